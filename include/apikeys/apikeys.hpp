@@ -1,0 +1,20 @@
+// apikeys: the whole library but transport adapters and testing helpers, in one include.
+#pragma once
+
+#include "version.hpp"
+#include "object_id.hpp"
+#include "secret.hpp"
+#include "http.hpp"
+#include "error.hpp"
+#include "result.hpp"
+#include "api_key.hpp"
+#include "transport.hpp"
+#include "config.hpp"
+#include "credentials.hpp"
+#include "session.hpp"
+#include "decoder.hpp"
+#include "operations.hpp"
+#include "error_policy.hpp"
+#include "executor.hpp"
+#include "client.hpp"
+#include "app.hpp"

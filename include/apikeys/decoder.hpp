@@ -1,0 +1,398 @@
+// apikeys decoding: every server answer read with simdjson on-demand, and the error rules of section 5.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <simdjson.h>
+
+#include "api_key.hpp"
+#include "detail/json_reader.hpp"
+#include "error.hpp"
+#include "http.hpp"
+#include "object_id.hpp"
+#include "result.hpp"
+#include "secret.hpp"
+
+namespace apikeys {
+
+/// A successful log in: who the device is now, and its two tokens.
+struct login_response {
+  std::string user_id;
+  std::string device_id;
+  secret access_token;
+  secret refresh_token;
+};
+
+/// Where an app lives (PROTOCOL.md section 6): every later HTTP call goes to `hostname`.
+struct location_response {
+  std::string hostname;     ///< scheme://authority, without a trailing '/'
+  std::string ws_hostname;
+};
+
+/// One identity of a user, as the profile lists it.
+struct user_identity {
+  std::string id;
+  std::string provider_type;
+  std::string provider_id;
+};
+
+/// The profile answer; `data` is kept as the raw JSON object text.
+struct user_profile {
+  std::string user_id;
+  std::string type;
+  std::vector<user_identity> identities;
+  std::string data;
+};
+
+namespace detail {
+
+using simdjson::ondemand::object;
+
+// Field paths in messages read like "[3]._id" for the fourth key of a list.
+inline std::string field_path(std::string_view prefix, std::string_view name) {
+  std::string path{prefix};
+  if (!path.empty()) path.push_back('.');
+  path.append(name);
+  return path;
+}
+
+inline api_error missing_field(std::string_view prefix, std::string_view name, int status) {
+  return bad_response("missing field '" + field_path(prefix, name) + "'", status);
+}
+
+inline api_error duplicate_field(std::string_view prefix, std::string_view name, int status) {
+  return bad_response("duplicate field '" + field_path(prefix, name) + "'", status);
+}
+
+// Visits every member of `obj` once, in order, handing `visit(key, value)` the unescaped key. Members the
+// visitor does not read are skipped by simdjson. Returns the first error, from simdjson or the visitor.
+template <class Visit>
+std::optional<api_error> for_each_member(object& obj, std::string_view prefix, int status, Visit&& visit) {
+  for (auto member : obj) {
+    simdjson::ondemand::field field;
+    if (auto e = std::move(member).get(field)) return json_error(e, prefix, "an object", status);
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key)) return json_error(e, prefix, "an object", status);
+    if (auto err = visit(key, field.value())) return err;
+  }
+  return std::nullopt;
+}
+
+// Reads a required string member into `out`, rejecting a second occurrence.
+inline std::optional<api_error> read_string(simdjson::ondemand::value value, std::string_view prefix, std::string_view name,
+                                            bool& seen, std::string_view& out, int status,
+                                            std::string_view expected = "a string") {
+  if (seen) return duplicate_field(prefix, name, status);
+  seen = true;
+  if (auto e = value.get_string().get(out)) return json_error(e, field_path(prefix, name), expected, status);
+  return std::nullopt;
+}
+
+// One key object. `with_secret`: create's answer, where `key` (the secret) is required; elsewhere a `key`
+// member is still checked for type but never kept, since only create may reveal it.
+inline result<api_key> read_key(object& obj, std::string_view prefix, bool with_secret, int status) {
+  api_key key;
+  bool seen_id = false, seen_name = false, seen_disabled = false, seen_key = false;
+  std::string_view text;
+  auto err = for_each_member(obj, prefix, status, [&](std::string_view name, simdjson::ondemand::value value)
+                                                      -> std::optional<api_error> {
+    if (name == "_id") {
+      constexpr std::string_view expected = "a string of 24 hex digits";
+      if (auto e = read_string(value, prefix, name, seen_id, text, status, expected)) return e;
+      const auto id = object_id::parse(text);
+      if (!id) return bad_response("field '" + field_path(prefix, name) + "' must be " + std::string{expected}, status);
+      key.id = *id;
+    } else if (name == "name") {
+      if (auto e = read_string(value, prefix, name, seen_name, text, status)) return e;
+      key.name.assign(text);
+    } else if (name == "disabled") {
+      if (seen_disabled) return duplicate_field(prefix, name, status);
+      seen_disabled = true;
+      bool disabled = false;
+      if (auto e = value.get_bool().get(disabled)) return json_error(e, field_path(prefix, name), "a boolean", status);
+      key.enabled = !disabled;
+    } else if (name == "key") {
+      if (auto e = read_string(value, prefix, name, seen_key, text, status)) return e;
+      if (with_secret) key.value.emplace(text);
+    }
+    return std::nullopt;
+  });
+  if (err) return unexpected{std::move(*err)};
+  if (!seen_id) return unexpected{missing_field(prefix, "_id", status)};
+  if (!seen_name) return unexpected{missing_field(prefix, "name", status)};
+  if (!seen_disabled) return unexpected{missing_field(prefix, "disabled", status)};
+  if (with_secret && !seen_key) return unexpected{missing_field(prefix, "key", status)};
+  return key;
+}
+
+// Opens the body as a document whose root must be an object; the caller reads it and then calls
+// finish_document to refuse trailing content.
+inline std::optional<api_error> open_object(const http_response& response, simdjson::ondemand::document& doc,
+                                            object& obj, std::string_view expected) {
+  if (response.body.size() > max_response_bytes)
+    return bad_response("body of " + std::to_string(response.body.size()) + " bytes is too large", response.status);
+  if (response.body.empty()) return bad_response("empty body, expected " + std::string{expected}, response.status);
+  if (auto e = thread_parser().iterate(padded_body(response.body)).get(doc))
+    return json_error(e, "", expected, response.status);
+  if (auto e = doc.get_object().get(obj)) return json_error(e, "", expected, response.status);
+  return std::nullopt;
+}
+
+// simdjson 3.0 has no document::at_end(); a location past the last structural means the same.
+inline bool at_document_end(simdjson::ondemand::document& doc) noexcept {
+  const char* where = nullptr;
+  return doc.current_location().get(where) == simdjson::OUT_OF_BOUNDS;
+}
+
+inline std::optional<api_error> finish_document(simdjson::ondemand::document& doc, int status) {
+  if (!at_document_end(doc)) return bad_response("trailing content after the JSON value", status);
+  return std::nullopt;
+}
+
+// Decodes an object whose members are all required strings, in any order, unknown members ignored.
+template <std::size_t N>
+std::optional<api_error> read_required_strings(const http_response& response, std::string_view expected,
+                                               const std::string_view (&names)[N], std::string (&out)[N]) {
+  simdjson::ondemand::document doc;
+  object obj;
+  if (auto err = open_object(response, doc, obj, expected)) return err;
+  bool seen[N] = {};
+  std::string_view text;
+  auto err = for_each_member(obj, "", response.status, [&](std::string_view name, simdjson::ondemand::value value)
+                                                           -> std::optional<api_error> {
+    for (std::size_t i = 0; i < N; ++i) {
+      if (name != names[i]) continue;
+      if (auto e = read_string(value, "", name, seen[i], text, response.status)) return e;
+      out[i].assign(text);
+    }
+    return std::nullopt;
+  });
+  if (err) return err;
+  for (std::size_t i = 0; i < N; ++i)
+    if (!seen[i]) return missing_field("", names[i], response.status);
+  return finish_document(doc, response.status);
+}
+
+inline bool is_http_url(std::string_view url) noexcept {
+  const auto rest = url.substr(url.starts_with("https://") ? 8 : url.starts_with("http://") ? 7 : 0);
+  return rest.size() != url.size() && !rest.empty() && rest.find_first_of(" \t\r\n") == std::string_view::npos;
+}
+
+// Whether a Content-Type names JSON: `application/json`, with or without parameters (section 5).
+inline bool is_json_content_type(const http_response& response) noexcept {
+  const std::string* type = find_header(response.headers, "content-type");
+  if (!type) return false;
+  std::string_view media{*type};
+  media = media.substr(0, media.find(';'));
+  while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+  return iequals(media, "application/json");
+}
+
+}  // namespace detail
+
+/// Create's answer: the key with its secret, which the server shows this once.
+inline result<api_key> decode_created_key(const http_response& response) {
+  simdjson::ondemand::document doc;
+  detail::object obj;
+  if (auto err = detail::open_object(response, doc, obj, "an API key object")) return unexpected{std::move(*err)};
+  auto key = detail::read_key(obj, "", true, response.status);
+  if (!key) return key;
+  if (auto err = detail::finish_document(doc, response.status)) return unexpected{std::move(*err)};
+  return key;
+}
+
+/// Fetch's answer: one key, without its secret.
+inline result<api_key> decode_key(const http_response& response) {
+  simdjson::ondemand::document doc;
+  detail::object obj;
+  if (auto err = detail::open_object(response, doc, obj, "an API key object")) return unexpected{std::move(*err)};
+  auto key = detail::read_key(obj, "", false, response.status);
+  if (!key) return key;
+  if (auto err = detail::finish_document(doc, response.status)) return unexpected{std::move(*err)};
+  return key;
+}
+
+/// Fetch all's answer: a JSON array of keys, in the server's (creation) order.
+inline result<std::vector<api_key>> decode_key_list(const http_response& response) {
+  constexpr std::string_view expected = "a JSON array of API key objects";
+  const int status = response.status;
+  if (response.body.size() > detail::max_response_bytes)
+    return unexpected{detail::bad_response("body of " + std::to_string(response.body.size()) + " bytes is too large", status)};
+  if (response.body.empty()) return unexpected{detail::bad_response("empty body, expected " + std::string{expected}, status)};
+  simdjson::ondemand::document doc;
+  if (auto e = detail::thread_parser().iterate(detail::padded_body(response.body)).get(doc))
+    return unexpected{detail::json_error(e, "", expected, status)};
+  simdjson::ondemand::array array;
+  if (auto e = doc.get_array().get(array)) return unexpected{detail::json_error(e, "", expected, status)};
+  std::vector<api_key> keys;
+  std::string prefix;
+  for (auto element : array) {
+    prefix = "[" + std::to_string(keys.size()) + "]";
+    simdjson::ondemand::object obj;
+    if (auto e = element.get_object().get(obj)) return unexpected{detail::json_error(e, prefix, "an API key object", status)};
+    auto key = detail::read_key(obj, prefix, false, status);
+    if (!key) return unexpected{std::move(key).error()};
+    keys.push_back(std::move(*key));
+  }
+  if (auto err = detail::finish_document(doc, status)) return unexpected{std::move(*err)};
+  return keys;
+}
+
+/// A log in's answer: the four required strings of PROTOCOL.md section 4.
+inline result<login_response> decode_login(const http_response& response) {
+  static constexpr std::string_view names[] = {"access_token", "refresh_token", "user_id", "device_id"};
+  std::string values[4];
+  auto err = detail::read_required_strings(response, "a login response object", names, values);
+  login_response out;
+  out.access_token = secret(std::move(values[0]));
+  out.refresh_token = secret(std::move(values[1]));
+  if (err) return unexpected{std::move(*err)};
+  out.user_id = std::move(values[2]);
+  out.device_id = std::move(values[3]);
+  return out;
+}
+
+/// A refresh's answer: the new access token.
+inline result<secret> decode_access_token(const http_response& response) {
+  static constexpr std::string_view names[] = {"access_token"};
+  std::string values[1];
+  auto err = detail::read_required_strings(response, "a session refresh object", names, values);
+  secret token(std::move(values[0]));
+  if (err) return unexpected{std::move(*err)};
+  return token;
+}
+
+/// The location answer; `hostname` and `ws_hostname` are required, and hostname must be an http(s) URL.
+inline result<location_response> decode_location(const http_response& response) {
+  static constexpr std::string_view names[] = {"hostname", "ws_hostname"};
+  std::string values[2];
+  if (auto err = detail::read_required_strings(response, "a location object", names, values)) return unexpected{std::move(*err)};
+  if (!detail::is_http_url(values[0]))
+    return unexpected{detail::bad_response("field 'hostname' must be an http:// or https:// URL", response.status)};
+  while (values[0].ends_with('/')) values[0].pop_back();
+  return location_response{std::move(values[0]), std::move(values[1])};
+}
+
+/// The profile answer; `identities` and `data` are required, as core requires them.
+inline result<user_profile> decode_profile(const http_response& response) {
+  const int status = response.status;
+  simdjson::ondemand::document doc;
+  detail::object obj;
+  if (auto err = detail::open_object(response, doc, obj, "a profile object")) return unexpected{std::move(*err)};
+  user_profile profile;
+  bool seen_user = false, seen_type = false, seen_identities = false, seen_data = false;
+  std::string_view text;
+  auto err = detail::for_each_member(obj, "", status, [&](std::string_view name, simdjson::ondemand::value value)
+                                                          -> std::optional<api_error> {
+    if (name == "user_id") {
+      if (auto e = detail::read_string(value, "", name, seen_user, text, status)) return e;
+      profile.user_id.assign(text);
+    } else if (name == "type") {
+      if (auto e = detail::read_string(value, "", name, seen_type, text, status)) return e;
+      profile.type.assign(text);
+    } else if (name == "data") {
+      if (seen_data) return detail::duplicate_field("", name, status);
+      seen_data = true;
+      detail::object data;
+      if (auto e = value.get_object().get(data)) return detail::json_error(e, "data", "an object", status);
+      if (auto e = data.raw_json().get(text)) return detail::json_error(e, "data", "an object", status);
+      profile.data.assign(text);
+    } else if (name == "identities") {
+      if (seen_identities) return detail::duplicate_field("", name, status);
+      seen_identities = true;
+      simdjson::ondemand::array array;
+      if (auto e = value.get_array().get(array)) return detail::json_error(e, "identities", "an array", status);
+      for (auto element : array) {
+        const std::string prefix = "identities[" + std::to_string(profile.identities.size()) + "]";
+        detail::object item;
+        if (auto e = element.get_object().get(item)) return detail::json_error(e, prefix, "an object", status);
+        user_identity identity;
+        bool seen[3] = {};
+        auto item_err = detail::for_each_member(item, prefix, status, [&](std::string_view key, simdjson::ondemand::value v)
+                                                                          -> std::optional<api_error> {
+          std::string* target = key == "id" ? &identity.id : key == "provider_type" ? &identity.provider_type
+                              : key == "provider_id" ? &identity.provider_id : nullptr;
+          if (!target) return std::nullopt;
+          const std::size_t slot = key == "id" ? 0u : key == "provider_type" ? 1u : 2u;
+          if (auto e = detail::read_string(v, prefix, key, seen[slot], text, status)) return e;
+          target->assign(text);
+          return std::nullopt;
+        });
+        if (item_err) return item_err;
+        profile.identities.push_back(std::move(identity));
+      }
+    }
+    return std::nullopt;
+  });
+  if (err) return unexpected{std::move(*err)};
+  if (!seen_identities) return unexpected{detail::missing_field("", "identities", status)};
+  if (!seen_data) return unexpected{detail::missing_field("", "data", status)};
+  if (auto e = detail::finish_document(doc, status)) return unexpected{std::move(*e)};
+  return profile;
+}
+
+/// PROTOCOL.md section 5: the error a response carries, if any, by core's rules in order. A JSON body
+/// (Content-Type application/json, parameters allowed) with a non-empty string `error_code` is a service
+/// error even on a 2xx; one with only a string `error` is an unknown service error; otherwise a non-2xx
+/// status is an HTTP error carrying the body as text. An error body that does not parse is treated as text.
+inline std::optional<api_error> classify_response(const http_response& response) {
+  const int status = response.status;
+  const std::string& body = response.body;
+  // A body can only name `error` or `error_code` in plain text or through a \u escape: when it has
+  // neither, the successful answer is left to its decoder without a second parse.
+  const bool may_hold_error = body.find("error") != std::string::npos || body.find("\\u") != std::string::npos;
+  if (may_hold_error && body.size() <= detail::max_response_bytes && detail::is_json_content_type(response)) {
+    simdjson::ondemand::document doc;
+    detail::object obj;
+    bool readable = !detail::thread_parser().iterate(detail::padded_body(body)).get(doc) && !doc.get_object().get(obj);
+    std::optional<std::string> code, message, link;
+    if (readable) {
+      auto err = detail::for_each_member(obj, "", status, [&](std::string_view name, simdjson::ondemand::value value)
+                                                              -> std::optional<api_error> {
+        std::optional<std::string>* target = name == "error_code" ? &code : name == "error" ? &message
+                                           : name == "link" ? &link : nullptr;
+        if (!target || target->has_value()) return std::nullopt;  // the first occurrence wins, as in core
+        std::string_view text;
+        if (auto e = value.get_string().get(text)) return detail::json_error(e, name, "a string", status);
+        target->emplace(text);
+        return std::nullopt;
+      });
+      readable = !err && detail::at_document_end(doc);
+    }
+    if (readable && code && !code->empty()) {
+      api_error e;
+      e.code = errc_from_server_code(*code);
+      e.http_status = status;
+      e.server_code = std::move(*code);
+      e.message = message ? std::move(*message) : std::string{"no error message"};
+      if (link) e.link = std::move(*link);
+      return e;
+    }
+    if (readable && message) {
+      api_error e;
+      e.code = errc::unknown_service_error;
+      e.http_status = status;
+      e.message = std::move(*message);
+      if (link) e.link = std::move(*link);
+      return e;
+    }
+  }
+  if (status < 200 || status > 299) {
+    api_error e;
+    e.code = errc::http_error;
+    e.http_status = status;
+    constexpr std::size_t max_text = 1024;
+    e.message = body.empty() ? "HTTP status " + std::to_string(status) : body.substr(0, max_text);
+    if (body.size() > max_text) e.message.append("...");
+    return e;
+  }
+  return std::nullopt;
+}
+
+}  // namespace apikeys

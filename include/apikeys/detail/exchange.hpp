@@ -1,0 +1,79 @@
+// apikeys::detail: the shared middle of every call: send, turn failures into api_error, classify.
+#pragma once
+
+#include <exception>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "../decoder.hpp"
+#include "../error.hpp"
+#include "../http.hpp"
+#include "../result.hpp"
+#include "../secret.hpp"
+#include "../transport.hpp"
+#include "../version.hpp"
+
+namespace apikeys::detail {
+
+inline api_error client_error(errc code, std::string message) {
+  api_error e;
+  e.code = code;
+  e.message = std::move(message);
+  return e;
+}
+
+inline api_error from_transport_error(transport_error&& failure) {
+  api_error e;
+  e.code = kind_of(failure.code) == error_kind::transport ? failure.code : errc::transport_error;
+  e.message = failure.message.empty() ? std::string{to_string(e.code)} : std::move(failure.message);
+  return e;
+}
+
+// A request may hold a bearer token and credentials, a response a key value or tokens: once a call is done
+// with them, their bytes are zeroed rather than left in freed memory.
+inline void wipe(http_request& request) noexcept {
+  for (auto& h : request.headers)
+    if (iequals(h.name, "authorization")) secure_wipe(h.value.data(), h.value.size());
+  secure_wipe(request.body.data(), request.body.size());
+}
+inline void wipe(http_response& response) noexcept { secure_wipe(response.body.data(), response.body.size()); }
+
+// One exchange: whatever the transport does (returns, reports, throws), the caller gets a response or
+// a transport-kind api_error; an HTTP status is never mistaken for a transport failure or the reverse.
+template <class Transport>
+result<http_response> send(Transport& transport, const http_request& request) {
+#if APIKEYS_HAS_EXCEPTIONS
+  try {
+#endif
+    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(transport.send(request))>, http_response>) {
+      return transport.send(request);
+    } else {
+      auto sent = transport.send(request);
+      if (!sent) return unexpected{from_transport_error(std::move(sent).error())};
+      return std::move(*sent);
+    }
+#if APIKEYS_HAS_EXCEPTIONS
+  } catch (const std::exception& ex) {
+    return unexpected{client_error(errc::transport_error, std::string{"the transport threw: "} + ex.what())};
+  } catch (...) {
+    return unexpected{client_error(errc::transport_error, "the transport threw an unknown exception")};
+  }
+#endif
+}
+
+// Send, then apply section 5's rules: a response comes back only when it carries no error.
+template <class Transport>
+result<http_response> exchange(Transport& transport, http_request& request) {
+  auto response = send(transport, request);
+  wipe(request);
+  if (!response) return response;
+  if (auto error = classify_response(*response)) {
+    wipe(*response);
+    return unexpected{std::move(*error)};
+  }
+  return response;
+}
+
+}  // namespace apikeys::detail

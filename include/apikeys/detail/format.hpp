@@ -1,0 +1,29 @@
+// apikeys::detail: one fmt formatter shape for every public type, over a non-template describe().
+#pragma once
+
+#include <string>
+
+#include <fmt/core.h>
+
+namespace apikeys::detail {
+
+// Each public type has a plain `std::string describe(const T&)`; the formatter only copies its text out.
+// It needs nothing beyond <fmt/core.h> (inheriting formatter<string_view> would pull in <fmt/format.h>,
+// which costs every including translation unit about half a second), so it takes no format spec: "{}".
+template <class T, std::string (*Describe)(const T&)>
+struct described_formatter {
+  constexpr auto parse(fmt::format_parse_context& ctx) -> decltype(ctx.begin()) {
+    auto it = ctx.begin();
+    if (it != ctx.end() && *it != '}') fmt::detail::throw_format_error("apikeys types take no format spec");
+    return it;
+  }
+  template <class FormatContext>
+  auto format(const T& value, FormatContext& ctx) const -> decltype(ctx.out()) {
+    const std::string text = Describe(value);
+    auto out = ctx.out();
+    for (const char c : text) *out++ = c;
+    return out;
+  }
+};
+
+}  // namespace apikeys::detail

@@ -1,0 +1,109 @@
+// apikeys::session: one logged-in user on this device: ids, host, tokens, and whether it is still valid.
+#pragma once
+
+#include <mutex>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "detail/format.hpp"
+#include "secret.hpp"
+
+namespace apikeys {
+
+/// A user's session, made by a log in. The ids and host never change; the tokens do (refresh replaces
+/// the access token, log out or a refused refresh token clears both). Thread safety: every member
+/// function may be called concurrently; one session is meant to be shared by many clients and threads.
+class session {
+ public:
+  session(std::string user_id, std::string device_id, std::string provider, std::string host, secret access_token,
+          secret refresh_token)
+      : user_id_(std::move(user_id)),
+        device_id_(std::move(device_id)),
+        provider_(std::move(provider)),
+        host_(std::move(host)),
+        access_token_(std::move(access_token)),
+        refresh_token_(std::move(refresh_token)) {}
+
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  const std::string& user_id() const noexcept { return user_id_; }
+  const std::string& device_id() const noexcept { return device_id_; }
+  /// The provider that made this session: "local-userpass", "api-key", "anon-user" or "custom-token".
+  const std::string& provider() const noexcept { return provider_; }
+  /// scheme://authority that every call of this session goes to (the location answer's hostname).
+  const std::string& host() const noexcept { return host_; }
+
+  bool logged_in() const {
+    std::lock_guard lock(mutex_);
+    return !refresh_token_.empty();
+  }
+
+  /// Calls `use(token)` with the refresh token under the session's lock and returns true, or returns
+  /// false without calling it when the session is logged out. The view must not escape `use`.
+  template <class Use>
+  bool with_refresh_token(Use&& use) const {
+    std::lock_guard lock(mutex_);
+    if (refresh_token_.empty()) return false;
+    use(refresh_token_.reveal());
+    return true;
+  }
+  /// As with_refresh_token, for the access token.
+  template <class Use>
+  bool with_access_token(Use&& use) const {
+    std::lock_guard lock(mutex_);
+    if (refresh_token_.empty() || access_token_.empty()) return false;
+    use(access_token_.reveal());
+    return true;
+  }
+
+  /// Copies, for code that persists a session; each copy wipes itself when destroyed.
+  secret access_token() const {
+    std::lock_guard lock(mutex_);
+    return access_token_;
+  }
+  secret refresh_token() const {
+    std::lock_guard lock(mutex_);
+    return refresh_token_;
+  }
+
+  /// A refresh's new access token; ignored once the session is logged out.
+  void set_access_token(secret token) {
+    std::lock_guard lock(mutex_);
+    if (!refresh_token_.empty()) access_token_ = std::move(token);
+  }
+
+  /// Ends the session locally: both tokens are wiped and every later call is refused without a request.
+  void log_out() noexcept {
+    std::lock_guard lock(mutex_);
+    access_token_.clear();
+    refresh_token_.clear();
+  }
+
+ private:
+  const std::string user_id_;
+  const std::string device_id_;
+  const std::string provider_;
+  const std::string host_;
+  mutable std::mutex mutex_;
+  secret access_token_;
+  secret refresh_token_;
+};
+
+namespace detail {
+inline std::string describe(const session& s) {
+  std::string out = "session{user_id=";
+  out.append(s.user_id()).append(", device_id=").append(s.device_id()).append(", provider=").append(s.provider());
+  out.append(", host=").append(s.host()).append(s.logged_in() ? ", logged in}" : ", logged out}");
+  return out;
+}
+}  // namespace detail
+
+inline std::ostream& operator<<(std::ostream& os, const session& s) { return os << detail::describe(s); }
+
+}  // namespace apikeys
+
+template <>
+struct fmt::formatter<apikeys::session> : apikeys::detail::described_formatter<apikeys::session, &apikeys::detail::describe> {};

@@ -1,0 +1,62 @@
+// apikeys::transport: the one operation a user's HTTP backend provides, and the concept that checks it.
+#pragma once
+
+#include <concepts>
+#include <ostream>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "detail/format.hpp"
+#include "error.hpp"
+#include "http.hpp"
+#include "result.hpp"
+
+namespace apikeys {
+
+/// A request that got no HTTP response: refused, reset, timed out, TLS failure. `code` is one of the
+/// transport codes of errc (connection_failed, timeout, tls_error, connection_reset, too_many_redirects,
+/// transport_error); `message` describes it for people and must not contain secrets.
+struct transport_error {
+  errc code = errc::transport_error;
+  std::string message;
+};
+
+namespace detail {
+inline std::string describe(const transport_error& e) {
+  return std::string{to_string(e.code)} + (e.message.empty() ? "" : ": " + e.message);
+}
+}  // namespace detail
+
+inline std::ostream& operator<<(std::ostream& os, const transport_error& e) { return os << detail::describe(e); }
+
+/// What `send` may return: the response itself (a transport that reports failures by throwing), or a
+/// result that reports a failure as a transport_error without throwing.
+template <class R>
+concept send_result = std::same_as<std::remove_cvref_t<R>, http_response> ||
+                      std::same_as<std::remove_cvref_t<R>, result<http_response, transport_error>>;
+
+/// A Transport: `t.send(request)` performs one HTTP exchange. Called concurrently when a client is shared
+/// between threads, so a transport used that way must be thread-safe.
+template <class T>
+concept transport = requires(T& t, const http_request& request) {
+  { t.send(request) } -> send_result;
+};
+
+namespace detail {
+// Every client checks its Transport with this, so a type without a suitable send() is reported in one
+// readable line instead of pages of substitution failures.
+template <class T>
+constexpr bool check_transport() {
+  static_assert(transport<std::remove_reference_t<T>>,
+                "apikeys: the Transport type needs a member `send(const apikeys::http_request&)` returning "
+                "apikeys::http_response or apikeys::result<apikeys::http_response, apikeys::transport_error>");
+  return true;
+}
+}  // namespace detail
+
+}  // namespace apikeys
+
+template <>
+struct fmt::formatter<apikeys::transport_error>
+    : apikeys::detail::described_formatter<apikeys::transport_error, &apikeys::detail::describe> {};

@@ -1,0 +1,18 @@
+// apikeys: version numbers and the feature switches every other header reads.
+#pragma once
+
+#define APIKEYS_VERSION_MAJOR 0
+#define APIKEYS_VERSION_MINOR 1
+#define APIKEYS_VERSION_PATCH 0
+#define APIKEYS_VERSION_STRING "0.1.0"
+
+// Exceptions are optional: return_result works with -fno-exceptions, throw_on_error does not.
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+#define APIKEYS_HAS_EXCEPTIONS 1
+#else
+#define APIKEYS_HAS_EXCEPTIONS 0
+#endif
+
+namespace apikeys {
+inline constexpr const char* version_string = APIKEYS_VERSION_STRING;
+}  // namespace apikeys
