@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Builds apikeys and runs its whole test suite in every configuration CI uses: tools/test.sh [leg...]
+#
+# Legs (default: all):
+#   gcc            g++, Debug
+#   clang-asan     clang++-14, Debug, AddressSanitizer + UndefinedBehaviorSanitizer
+#   single-header  g++ against single_include/apikeys/apikeys.hpp (only when that file exists)
+# Each leg builds in build/<leg>. Exits non-zero when any leg fails.
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+all_legs=(gcc clang-asan single-header)
+packages=(cmake ninja-build g++ clang-14 libclang-rt-14-dev libsimdjson-dev libfmt-dev doctest-dev
+          libcpp-httplib-dev libcurl4-openssl-dev libssl-dev pkg-config python3 openssl)
+jobs=2
+
+# --- which legs ---------------------------------------------------------------------------------------------
+legs=("$@")
+if [ ${#legs[@]} -eq 0 ]; then
+  legs=("${all_legs[@]}")
+fi
+for leg in "${legs[@]}"; do
+  case "$leg" in
+    gcc|clang-asan|single-header) ;;
+    -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) echo "test.sh: unknown leg '$leg' (known: ${all_legs[*]})" >&2; exit 2 ;;
+  esac
+done
+
+# --- packages -----------------------------------------------------------------------------------------------
+if [ "${APIKEYS_SKIP_PACKAGE_CHECK:-0}" != 1 ]; then
+  if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "test.sh: dpkg-query not found; this script expects Debian 12 packages." >&2
+    echo "test.sh: set APIKEYS_SKIP_PACKAGE_CHECK=1 to skip the check if the tools are installed otherwise." >&2
+    exit 1
+  fi
+  missing=()
+  for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$p")
+    fi
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -eq 0 ]; then
+      echo "test.sh: installing missing packages: ${missing[*]}"
+      apt-get update || exit 1
+      DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" || exit 1
+    else
+      echo "test.sh: missing packages; install them as root with:" >&2
+      echo "apt-get install -y ${missing[*]}"
+      exit 1
+    fi
+  fi
+fi
+
+# --- legs ---------------------------------------------------------------------------------------------------
+# For the sanitized leg: leaks count as failures, and a UB report stops the test with a stack.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1:strict_init_order=1:check_initialization_order=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+declare -A status=()
+failed=0
+
+run_leg() {
+  local leg="$1"
+  shift
+  local dir="build/$leg"
+  echo
+  echo "=== $leg: configure ($dir) ==="
+  if ! cmake -S . -B "$dir" -G Ninja "$@"; then
+    status[$leg]="FAILED (configure)"
+    return 1
+  fi
+  echo "=== $leg: build ==="
+  if ! cmake --build "$dir" -j "$jobs"; then
+    status[$leg]="FAILED (build)"
+    return 1
+  fi
+  echo "=== $leg: test ==="
+  if ! ctest --test-dir "$dir" --output-on-failure -j "$jobs"; then
+    status[$leg]="FAILED (tests)"
+    return 1
+  fi
+  status[$leg]="passed"
+}
+
+for leg in "${legs[@]}"; do
+  case "$leg" in
+    gcc)
+      run_leg gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Debug || failed=1
+      ;;
+    clang-asan)
+      run_leg clang-asan -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=Debug \
+        -DAPIKEYS_SANITIZE=address,undefined || failed=1
+      ;;
+    single-header)
+      if [ ! -f single_include/apikeys/apikeys.hpp ]; then
+        echo
+        echo "=== single-header: skipped (no single_include/apikeys/apikeys.hpp; run python3 tools/amalgamate.py) ==="
+        status[single-header]="skipped (no single header)"
+        continue
+      fi
+      run_leg single-header -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DAPIKEYS_USE_SINGLE_HEADER=ON || failed=1
+      ;;
+  esac
+done
+
+echo
+echo "=== summary ==="
+for leg in "${legs[@]}"; do
+  printf '  %-14s %s\n' "$leg" "${status[$leg]:-not run}"
+done
+exit $failed
