@@ -1,5 +1,6 @@
 // apikeys::api_key: one user API key as the server describes it.
-#pragma once
+#ifndef APIKEYS_API_KEY_HPP
+#define APIKEYS_API_KEY_HPP
 
 #include <optional>
 #include <ostream>
@@ -38,3 +39,5 @@ inline std::ostream& operator<<(std::ostream& os, const api_key& k) { return os 
 
 template <>
 struct fmt::formatter<apikeys::api_key> : apikeys::detail::described_formatter<apikeys::api_key, &apikeys::detail::describe> {};
+
+#endif  // APIKEYS_API_KEY_HPP

@@ -1,5 +1,6 @@
 // apikeys: the whole library but transport adapters and testing helpers, in one include.
-#pragma once
+#ifndef APIKEYS_APIKEYS_HPP
+#define APIKEYS_APIKEYS_HPP
 
 #include "version.hpp"
 #include "object_id.hpp"
@@ -18,3 +19,5 @@
 #include "executor.hpp"
 #include "client.hpp"
 #include "app.hpp"
+
+#endif  // APIKEYS_APIKEYS_HPP

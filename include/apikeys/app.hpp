@@ -1,5 +1,6 @@
 // apikeys::basic_app_client: logging in, sessions, location, and the key clients of logged-in users.
-#pragma once
+#ifndef APIKEYS_APP_HPP
+#define APIKEYS_APP_HPP
 
 #include <memory>
 #include <mutex>
@@ -205,3 +206,5 @@ template <class Transport>
 using app_client = basic_app_client<Transport>;
 
 }  // namespace apikeys
+
+#endif  // APIKEYS_APP_HPP

@@ -1,5 +1,6 @@
 // apikeys::basic_api_key_client: the six key operations of one user's session.
-#pragma once
+#ifndef APIKEYS_CLIENT_HPP
+#define APIKEYS_CLIENT_HPP
 
 #include <chrono>
 #include <memory>
@@ -185,3 +186,5 @@ template <class Transport>
 using api_key_client = basic_api_key_client<Transport>;
 
 }  // namespace apikeys
+
+#endif  // APIKEYS_CLIENT_HPP

@@ -1,5 +1,6 @@
 // apikeys configuration: which app to talk to, where, and how this device describes itself.
-#pragma once
+#ifndef APIKEYS_CONFIG_HPP
+#define APIKEYS_CONFIG_HPP
 
 #include <chrono>
 #include <string>
@@ -63,3 +64,5 @@ struct app_config {
 };
 
 }  // namespace apikeys
+
+#endif  // APIKEYS_CONFIG_HPP

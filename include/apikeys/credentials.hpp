@@ -1,5 +1,6 @@
 // apikeys::credentials: how a device proves who it is when it logs in.
-#pragma once
+#ifndef APIKEYS_CREDENTIALS_HPP
+#define APIKEYS_CREDENTIALS_HPP
 
 #include <ostream>
 #include <string>
@@ -68,3 +69,5 @@ inline std::ostream& operator<<(std::ostream& os, const credentials& c) { return
 template <>
 struct fmt::formatter<apikeys::credentials>
     : apikeys::detail::described_formatter<apikeys::credentials, &apikeys::detail::describe> {};
+
+#endif  // APIKEYS_CREDENTIALS_HPP

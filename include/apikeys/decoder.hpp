@@ -1,5 +1,6 @@
 // apikeys decoding: every server answer read with simdjson on-demand, and the error rules of section 5.
-#pragma once
+#ifndef APIKEYS_DECODER_HPP
+#define APIKEYS_DECODER_HPP
 
 #include <cstddef>
 #include <optional>
@@ -396,3 +397,5 @@ inline std::optional<api_error> classify_response(const http_response& response)
 }
 
 }  // namespace apikeys
+
+#endif  // APIKEYS_DECODER_HPP

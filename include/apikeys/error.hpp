@@ -1,5 +1,6 @@
 // apikeys errors: the errc codes, their std::error_category, api_error, and api_exception.
-#pragma once
+#ifndef APIKEYS_ERROR_HPP
+#define APIKEYS_ERROR_HPP
 
 #include <exception>
 #include <ostream>
@@ -152,11 +153,17 @@ namespace detail {
 inline std::string describe(const api_error& e) {
   std::string out;
   if (!e.context.empty()) out.append(e.context).append(": ");
-  out.append(e.message.empty() ? to_string(e.code) : std::string_view{e.message});
-  out.append(" (").append(to_string(e.code));
-  if (!e.server_code.empty()) out.append(", ").append(e.server_code);
-  if (e.http_status != 0) out.append(", HTTP ").append(std::to_string(e.http_status));
-  out.append(")");
+  // "message (code, ServerCode, HTTP 404)"; without a message the code leads and is not repeated.
+  std::string details;
+  if (e.message.empty()) {
+    out.append(to_string(e.code));
+  } else {
+    out.append(e.message);
+    details.append(to_string(e.code));
+  }
+  if (!e.server_code.empty()) details.append(details.empty() ? "" : ", ").append(e.server_code);
+  if (e.http_status != 0) details.append(details.empty() ? "" : ", ").append("HTTP ").append(std::to_string(e.http_status));
+  if (!details.empty()) out.append(" (").append(details).append(")");
   if (!e.link.empty()) out.append(" ").append(e.link);
   return out;
 }
@@ -198,3 +205,5 @@ struct fmt::formatter<apikeys::api_error>
 template <>
 struct fmt::formatter<apikeys::api_exception>
     : apikeys::detail::described_formatter<apikeys::api_exception, &apikeys::detail::describe> {};
+
+#endif  // APIKEYS_ERROR_HPP

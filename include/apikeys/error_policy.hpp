@@ -1,5 +1,6 @@
 // apikeys error policies: how a client hands its internal result<T> to the caller.
-#pragma once
+#ifndef APIKEYS_ERROR_POLICY_HPP
+#define APIKEYS_ERROR_POLICY_HPP
 
 #include <type_traits>
 #include <utility>
@@ -42,3 +43,5 @@ template <class P>
 concept error_policy = requires(result<int>&& r) { P::template apply<int>(std::move(r)); };
 
 }  // namespace apikeys
+
+#endif  // APIKEYS_ERROR_POLICY_HPP

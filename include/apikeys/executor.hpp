@@ -1,5 +1,6 @@
 // apikeys executors: where a call runs and what the caller holds while it does.
-#pragma once
+#ifndef APIKEYS_EXECUTOR_HPP
+#define APIKEYS_EXECUTOR_HPP
 
 #include <type_traits>
 #include <utility>
@@ -20,3 +21,5 @@ template <class E>
 concept executor = requires(E& e) { e.execute([] { return 0; }); };
 
 }  // namespace apikeys
+
+#endif  // APIKEYS_EXECUTOR_HPP

@@ -1,5 +1,6 @@
 // apikeys HTTP aggregates: what an operation hands a transport, and what a transport hands back.
-#pragma once
+#ifndef APIKEYS_HTTP_HPP
+#define APIKEYS_HTTP_HPP
 
 #include <chrono>
 #include <cstddef>
@@ -108,3 +109,5 @@ struct fmt::formatter<apikeys::http_request>
 template <>
 struct fmt::formatter<apikeys::http_response>
     : apikeys::detail::described_formatter<apikeys::http_response, &apikeys::detail::describe> {};
+
+#endif  // APIKEYS_HTTP_HPP

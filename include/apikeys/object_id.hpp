@@ -1,5 +1,6 @@
 // apikeys::object_id: the 12-byte id of an API key, parsed and printed as 24 lowercase hex digits.
-#pragma once
+#ifndef APIKEYS_OBJECT_ID_HPP
+#define APIKEYS_OBJECT_ID_HPP
 
 #include <array>
 #include <compare>
@@ -112,3 +113,5 @@ struct std::hash<apikeys::object_id> {
 template <>
 struct fmt::formatter<apikeys::object_id>
     : apikeys::detail::described_formatter<apikeys::object_id, &apikeys::detail::describe> {};
+
+#endif  // APIKEYS_OBJECT_ID_HPP

@@ -1,5 +1,6 @@
 // apikeys operations: the exact request of every call (PROTOCOL.md sections 1 to 4), built without a transport.
-#pragma once
+#ifndef APIKEYS_OPERATIONS_HPP
+#define APIKEYS_OPERATIONS_HPP
 
 #include <chrono>
 #include <optional>
@@ -247,3 +248,5 @@ inline void build_location(http_request& out, std::string_view base_url, std::st
 }
 
 }  // namespace apikeys::ops
+
+#endif  // APIKEYS_OPERATIONS_HPP

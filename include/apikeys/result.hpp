@@ -1,5 +1,6 @@
 // apikeys::result<T, E>: a value or an error, shaped like std::expected (which C++20 lacks).
-#pragma once
+#ifndef APIKEYS_RESULT_HPP
+#define APIKEYS_RESULT_HPP
 
 #include <cstdlib>
 #include <exception>
@@ -54,6 +55,11 @@ class [[nodiscard]] result {
   result() requires std::is_default_constructible_v<T> : v_(std::in_place_index<0>) {}
   result(const T& value) : v_(std::in_place_index<0>, value) {}  // NOLINT: implicit like std::expected
   result(T&& value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
+  /// From anything T can be made from, as std::expected allows (`result<std::string> r = "text";`).
+  template <class U>
+    requires(std::is_constructible_v<T, U> && !std::is_same_v<std::remove_cvref_t<U>, T> &&
+             !std::is_same_v<std::remove_cvref_t<U>, result> && !std::is_same_v<std::remove_cvref_t<U>, E>)
+  explicit(!std::is_convertible_v<U, T>) result(U&& value) : v_(std::in_place_index<0>, std::forward<U>(value)) {}
   template <class G>
   result(unexpected<G> error) : v_(std::in_place_index<1>, std::move(error.error)) {}  // NOLINT
 
@@ -117,3 +123,5 @@ class [[nodiscard]] result<void, E> {
 };
 
 }  // namespace apikeys
+
+#endif  // APIKEYS_RESULT_HPP

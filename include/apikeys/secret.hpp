@@ -1,5 +1,6 @@
 // apikeys::secret: owns an API key value or a token, prints redacted, and wipes its bytes when done.
-#pragma once
+#ifndef APIKEYS_SECRET_HPP
+#define APIKEYS_SECRET_HPP
 
 #include <cstddef>
 #include <cstring>
@@ -31,6 +32,7 @@ class secret {
 
   secret() noexcept = default;
   explicit secret(std::string_view value) { assign(value); }
+  explicit secret(const char* value) { assign(std::string_view{value}); }
   /// Takes the string's bytes and wipes the string it was given, so the caller holds no plaintext copy.
   explicit secret(std::string&& value) {
     assign(value);
@@ -112,3 +114,5 @@ inline std::ostream& operator<<(std::ostream& os, const secret&) { return os << 
 template <>
 struct fmt::formatter<apikeys::secret>
     : apikeys::detail::described_formatter<apikeys::secret, &apikeys::detail::describe> {};
+
+#endif  // APIKEYS_SECRET_HPP

@@ -1,5 +1,6 @@
 // apikeys::session: one logged-in user on this device: ids, host, tokens, and whether it is still valid.
-#pragma once
+#ifndef APIKEYS_SESSION_HPP
+#define APIKEYS_SESSION_HPP
 
 #include <mutex>
 #include <ostream>
@@ -107,3 +108,5 @@ inline std::ostream& operator<<(std::ostream& os, const session& s) { return os 
 
 template <>
 struct fmt::formatter<apikeys::session> : apikeys::detail::described_formatter<apikeys::session, &apikeys::detail::describe> {};
+
+#endif  // APIKEYS_SESSION_HPP

@@ -1,5 +1,6 @@
 // apikeys::transport: the one operation a user's HTTP backend provides, and the concept that checks it.
-#pragma once
+#ifndef APIKEYS_TRANSPORT_HPP
+#define APIKEYS_TRANSPORT_HPP
 
 #include <concepts>
 #include <ostream>
@@ -60,3 +61,5 @@ constexpr bool check_transport() {
 template <>
 struct fmt::formatter<apikeys::transport_error>
     : apikeys::detail::described_formatter<apikeys::transport_error, &apikeys::detail::describe> {};
+
+#endif  // APIKEYS_TRANSPORT_HPP

@@ -1,5 +1,6 @@
 // apikeys: version numbers and the feature switches every other header reads.
-#pragma once
+#ifndef APIKEYS_VERSION_HPP
+#define APIKEYS_VERSION_HPP
 
 #define APIKEYS_VERSION_MAJOR 0
 #define APIKEYS_VERSION_MINOR 1
@@ -16,3 +17,5 @@
 namespace apikeys {
 inline constexpr const char* version_string = APIKEYS_VERSION_STRING;
 }  // namespace apikeys
+
+#endif  // APIKEYS_VERSION_HPP

@@ -1,5 +1,6 @@
 // apikeys::detail: the shared middle of every call: send, turn failures into api_error, classify.
-#pragma once
+#ifndef APIKEYS_DETAIL_EXCHANGE_HPP
+#define APIKEYS_DETAIL_EXCHANGE_HPP
 
 #include <exception>
 #include <string>
@@ -77,3 +78,5 @@ result<http_response> exchange(Transport& transport, http_request& request) {
 }
 
 }  // namespace apikeys::detail
+
+#endif  // APIKEYS_DETAIL_EXCHANGE_HPP

@@ -1,5 +1,6 @@
 // apikeys::detail: one fmt formatter shape for every public type, over a non-template describe().
-#pragma once
+#ifndef APIKEYS_DETAIL_FORMAT_HPP
+#define APIKEYS_DETAIL_FORMAT_HPP
 
 #include <string>
 
@@ -27,3 +28,5 @@ struct described_formatter {
 };
 
 }  // namespace apikeys::detail
+
+#endif  // APIKEYS_DETAIL_FORMAT_HPP

@@ -1,5 +1,6 @@
 // apikeys::detail: the per-thread simdjson parser, padding without copying, and bad-response errors.
-#pragma once
+#ifndef APIKEYS_DETAIL_JSON_READER_HPP
+#define APIKEYS_DETAIL_JSON_READER_HPP
 
 #include <cstddef>
 #include <string>
@@ -60,3 +61,5 @@ inline api_error json_error(simdjson::error_code code, std::string_view field, s
 }
 
 }  // namespace apikeys::detail
+
+#endif  // APIKEYS_DETAIL_JSON_READER_HPP

@@ -1,5 +1,6 @@
 // apikeys::detail: compact JSON writing and UTF-8 validation for request bodies (PROTOCOL.md section 3).
-#pragma once
+#ifndef APIKEYS_DETAIL_JSON_WRITER_HPP
+#define APIKEYS_DETAIL_JSON_WRITER_HPP
 
 #include <cstddef>
 #include <cstdint>
@@ -84,3 +85,5 @@ inline void append_json_member(std::string& out, std::string_view key, std::stri
 }
 
 }  // namespace apikeys::detail
+
+#endif  // APIKEYS_DETAIL_JSON_WRITER_HPP

@@ -1,5 +1,6 @@
 // apikeys::testing::scripted_transport: a Transport test double that records requests and replays answers.
-#pragma once
+#ifndef APIKEYS_TESTING_SCRIPTED_TRANSPORT_HPP
+#define APIKEYS_TESTING_SCRIPTED_TRANSPORT_HPP
 
 #include <cstddef>
 #include <deque>
@@ -104,3 +105,5 @@ class scripted_transport {
 };
 
 }  // namespace apikeys::testing
+
+#endif  // APIKEYS_TESTING_SCRIPTED_TRANSPORT_HPP
