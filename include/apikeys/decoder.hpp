@@ -274,9 +274,9 @@ inline result<location_response> decode_location(const http_response& response) 
   static constexpr std::string_view names[] = {"hostname", "ws_hostname"};
   std::string values[2];
   if (auto err = detail::read_required_strings(response, "a location object", names, values)) return unexpected{std::move(*err)};
+  while (values[0].ends_with('/')) values[0].pop_back();
   if (!detail::is_http_url(values[0]))
     return unexpected{detail::bad_response("field 'hostname' must be an http:// or https:// URL", response.status)};
-  while (values[0].ends_with('/')) values[0].pop_back();
   return location_response{std::move(values[0]), std::move(values[1])};
 }
 
@@ -358,7 +358,7 @@ inline std::optional<api_error> classify_response(const http_response& response)
                                                               -> std::optional<api_error> {
         std::optional<std::string>* target = name == "error_code" ? &code : name == "error" ? &message
                                            : name == "link" ? &link : nullptr;
-        if (!target || target->has_value()) return std::nullopt;  // the first occurrence wins, as in core
+        if (!target) return std::nullopt;  // a repeated member overwrites: core's nlohmann::json keeps the last
         std::string_view text;
         if (auto e = value.get_string().get(text)) return detail::json_error(e, name, "a string", status);
         target->emplace(text);
