@@ -87,14 +87,14 @@ class basic_api_key_client {
 
   // The operations themselves, as result<T>, for executors and policies built on this client.
   result<api_key> do_create(std::string_view name) {
-    if (auto invalid = ops::validate_key_name(name)) return failed<api_key>(std::move(*invalid), "create", name);
+    if (auto invalid = ops::validate_key_name(name)) return failed<api_key>(std::move(*invalid), "create API key", name);
     auto response = call([&](http_request& request, const ops::request_context& ctx) {
       return ops::build_create_key(request, ctx, name);
     });
-    if (!response) return failed<api_key>(std::move(response).error(), "create", name);
+    if (!response) return failed<api_key>(std::move(response).error(), "create API key", name);
     auto key = decode_created_key(*response);
     detail::wipe(*response);
-    if (!key) return failed<api_key>(std::move(key).error(), "create", name);
+    if (!key) return failed<api_key>(std::move(key).error(), "create API key", name);
     return key;
   }
 
@@ -105,10 +105,10 @@ class basic_api_key_client {
     });
     if (!response) {
       if (response.error().code == errc::api_key_not_found) return std::optional<api_key>{};
-      return failed<std::optional<api_key>>(std::move(response).error(), "fetch", id);
+      return failed<std::optional<api_key>>(std::move(response).error(), "fetch API key", id);
     }
     auto key = decode_key(*response);
-    if (!key) return failed<std::optional<api_key>>(std::move(key).error(), "fetch", id);
+    if (!key) return failed<std::optional<api_key>>(std::move(key).error(), "fetch API key", id);
     return std::optional<api_key>{std::move(*key)};
   }
 
@@ -117,9 +117,9 @@ class basic_api_key_client {
       ops::build_fetch_keys(request, ctx);
       return std::optional<api_error>{};
     });
-    if (!response) return failed<std::vector<api_key>>(std::move(response).error(), "fetch all", std::string_view{});
+    if (!response) return failed<std::vector<api_key>>(std::move(response).error(), "fetch all API keys", std::string_view{});
     auto keys = decode_key_list(*response);
-    if (!keys) return failed<std::vector<api_key>>(std::move(keys).error(), "fetch all", std::string_view{});
+    if (!keys) return failed<std::vector<api_key>>(std::move(keys).error(), "fetch all API keys", std::string_view{});
     return keys;
   }
 
@@ -128,7 +128,7 @@ class basic_api_key_client {
       (enable ? ops::build_enable_key : ops::build_disable_key)(request, ctx, id);
       return std::optional<api_error>{};
     });
-    if (!response) return failed<void>(std::move(response).error(), enable ? "enable" : "disable", id);
+    if (!response) return failed<void>(std::move(response).error(), enable ? "enable API key" : "disable API key", id);
     return {};
   }
 
@@ -138,7 +138,7 @@ class basic_api_key_client {
       return std::optional<api_error>{};
     });
     if (!response && response.error().code != errc::api_key_not_found)
-      return failed<void>(std::move(response).error(), "delete", id);
+      return failed<void>(std::move(response).error(), "delete API key", id);
     return {};
   }
 
@@ -166,7 +166,7 @@ class basic_api_key_client {
 
   template <class T, class Subject>
   static result<T> failed(api_error error, std::string_view action, const Subject& subject) {
-    error.context.assign(action).append(" API key");
+    error.context.assign(action);
     if constexpr (std::is_same_v<Subject, object_id>) {
       error.context.append(" ").append(subject.to_string());
     } else if constexpr (std::is_convertible_v<Subject, std::string_view>) {

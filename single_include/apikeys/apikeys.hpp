@@ -1,0 +1,2338 @@
+// apikeys in one header, generated from include/apikeys/apikeys.hpp by tools/amalgamate.py: do not edit.
+#pragma once
+
+// ---- begin apikeys/apikeys.hpp ----
+// apikeys: the whole library but transport adapters and testing helpers, in one include.
+#ifndef APIKEYS_APIKEYS_HPP
+#define APIKEYS_APIKEYS_HPP
+
+// ---- begin apikeys/version.hpp ----
+// apikeys: version numbers and the feature switches every other header reads.
+#ifndef APIKEYS_VERSION_HPP
+#define APIKEYS_VERSION_HPP
+
+#define APIKEYS_VERSION_MAJOR 0
+#define APIKEYS_VERSION_MINOR 1
+#define APIKEYS_VERSION_PATCH 0
+#define APIKEYS_VERSION_STRING "0.1.0"
+
+// Exceptions are optional: return_result works with -fno-exceptions, throw_on_error does not.
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+#define APIKEYS_HAS_EXCEPTIONS 1
+#else
+#define APIKEYS_HAS_EXCEPTIONS 0
+#endif
+
+namespace apikeys {
+inline constexpr const char* version_string = APIKEYS_VERSION_STRING;
+}  // namespace apikeys
+
+#endif  // APIKEYS_VERSION_HPP
+// ---- end apikeys/version.hpp ----
+// ---- begin apikeys/object_id.hpp ----
+// apikeys::object_id: the 12-byte id of an API key, parsed and printed as 24 lowercase hex digits.
+#ifndef APIKEYS_OBJECT_ID_HPP
+#define APIKEYS_OBJECT_ID_HPP
+
+#include <array>
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+// ---- begin apikeys/detail/format.hpp ----
+// apikeys::detail: one fmt formatter shape for every public type, over a non-template describe().
+#ifndef APIKEYS_DETAIL_FORMAT_HPP
+#define APIKEYS_DETAIL_FORMAT_HPP
+
+#include <fmt/core.h>
+
+namespace apikeys::detail {
+
+// Each public type has a plain `std::string describe(const T&)`; the formatter only copies its text out.
+// It needs nothing beyond <fmt/core.h> (inheriting formatter<string_view> would pull in <fmt/format.h>,
+// which costs every including translation unit about half a second), so it takes no format spec: "{}".
+template <class T, std::string (*Describe)(const T&)>
+struct described_formatter {
+  constexpr auto parse(fmt::format_parse_context& ctx) -> decltype(ctx.begin()) {
+    auto it = ctx.begin();
+    if (it != ctx.end() && *it != '}') fmt::detail::throw_format_error("apikeys types take no format spec");
+    return it;
+  }
+  template <class FormatContext>
+  auto format(const T& value, FormatContext& ctx) const -> decltype(ctx.out()) {
+    const std::string text = Describe(value);
+    auto out = ctx.out();
+    for (const char c : text) *out++ = c;
+    return out;
+  }
+};
+
+}  // namespace apikeys::detail
+
+#endif  // APIKEYS_DETAIL_FORMAT_HPP
+// ---- end apikeys/detail/format.hpp ----
+namespace apikeys {
+
+namespace detail {
+constexpr int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+inline constexpr char lower_hex_digits[] = "0123456789abcdef";
+}  // namespace detail
+
+/// An ObjectId. A value type: copy it freely; safe to share between threads (immutable).
+class object_id {
+ public:
+  static constexpr std::size_t size = 12;
+  static constexpr std::size_t text_size = 24;
+  using bytes_type = std::array<std::uint8_t, size>;
+
+  /// All-zero id. Never names a real key, but useful as a placeholder.
+  constexpr object_id() noexcept = default;
+  constexpr explicit object_id(const bytes_type& bytes) noexcept : bytes_(bytes) {}
+
+  /// Parses exactly 24 hex digits (either case). Anything else gives an empty optional.
+  /// Deliberately not a constructor: a string is never silently taken where an id belongs.
+  static constexpr std::optional<object_id> parse(std::string_view text) noexcept {
+    if (text.size() != text_size) return std::nullopt;
+    bytes_type bytes{};
+    for (std::size_t i = 0; i < size; ++i) {
+      const int hi = detail::hex_value(text[2 * i]);
+      const int lo = detail::hex_value(text[2 * i + 1]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      bytes[i] = static_cast<std::uint8_t>((hi << 4) | lo);
+    }
+    return object_id{bytes};
+  }
+
+  /// 24 lowercase hex digits, the only spelling the wire uses.
+  std::string to_string() const {
+    std::string out(text_size, '0');
+    write_to(out.data());
+    return out;
+  }
+
+  /// Writes the 24 lowercase hex digits to out (no terminator); for building URLs without allocating.
+  constexpr void write_to(char* out) const noexcept {
+    for (std::size_t i = 0; i < size; ++i) {
+      out[2 * i] = detail::lower_hex_digits[bytes_[i] >> 4];
+      out[2 * i + 1] = detail::lower_hex_digits[bytes_[i] & 0x0f];
+    }
+  }
+
+  constexpr const bytes_type& bytes() const noexcept { return bytes_; }
+
+  friend constexpr bool operator==(const object_id&, const object_id&) noexcept = default;
+  friend constexpr std::strong_ordering operator<=>(const object_id&, const object_id&) noexcept = default;
+
+ private:
+  bytes_type bytes_{};
+};
+
+namespace detail {
+inline std::string describe(const object_id& id) { return id.to_string(); }
+}  // namespace detail
+
+inline std::ostream& operator<<(std::ostream& os, const object_id& id) { return os << id.to_string(); }
+
+namespace detail {
+// Not constexpr on purpose: reaching it while evaluating a consteval _oid literal is a compile error.
+inline void malformed_object_id_literal_must_be_24_hex_digits() {}
+}  // namespace detail
+
+inline namespace literals {
+/// "5e5e6f0abe4ae2a2c2c2d329"_oid: checked while compiling; a malformed literal does not compile.
+consteval object_id operator""_oid(const char* text, std::size_t length) {
+  const auto parsed = object_id::parse(std::string_view{text, length});
+  if (!parsed) detail::malformed_object_id_literal_must_be_24_hex_digits();
+  return parsed ? *parsed : object_id{};
+}
+}  // namespace literals
+
+}  // namespace apikeys
+
+template <>
+struct std::hash<apikeys::object_id> {
+  std::size_t operator()(const apikeys::object_id& id) const noexcept {
+    // FNV-1a over the 12 bytes: ids are already random enough, this just folds them.
+    std::uint64_t h = 1469598103934665603ull;
+    for (const auto b : id.bytes()) {
+      h ^= b;
+      h *= 1099511628211ull;
+    }
+    return static_cast<std::size_t>(h);
+  }
+};
+
+template <>
+struct fmt::formatter<apikeys::object_id>
+    : apikeys::detail::described_formatter<apikeys::object_id, &apikeys::detail::describe> {};
+
+#endif  // APIKEYS_OBJECT_ID_HPP
+// ---- end apikeys/object_id.hpp ----
+// ---- begin apikeys/secret.hpp ----
+// apikeys::secret: owns an API key value or a token, prints redacted, and wipes its bytes when done.
+#ifndef APIKEYS_SECRET_HPP
+#define APIKEYS_SECRET_HPP
+
+#include <cstring>
+#include <memory>
+#include <utility>
+
+namespace apikeys {
+
+namespace detail {
+// Volatile stores are not elided by the optimiser, unlike a memset of memory about to be freed.
+inline void secure_wipe(void* data, std::size_t size) noexcept {
+  auto* p = static_cast<volatile unsigned char*>(data);
+  for (std::size_t i = 0; i < size; ++i) p[i] = 0;
+}
+}  // namespace detail
+
+/// A secret string (API key value, access or refresh token). It owns its own buffer, allocated once at
+/// exactly its size, so no copy of the bytes is ever left behind by a reallocation; the buffer is zeroed
+/// before it is released. Printing it (fmt, ostream) shows only a redaction marker.
+/// Thread safety: like std::string, concurrent reads are safe, a write needs exclusive access.
+class secret {
+ public:
+  static constexpr std::string_view redacted = "<redacted>";
+
+  secret() noexcept = default;
+  explicit secret(std::string_view value) { assign(value); }
+  explicit secret(const char* value) { assign(std::string_view{value}); }
+  /// Takes the string's bytes and wipes the string it was given, so the caller holds no plaintext copy.
+  explicit secret(std::string&& value) {
+    assign(value);
+    detail::secure_wipe(value.data(), value.size());
+    value.clear();
+  }
+  secret(const secret& other) { assign(other.reveal()); }
+  secret(secret&& other) noexcept
+      : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+  secret& operator=(const secret& other) {
+    if (this != &other) {
+      secret copy(other);
+      swap(copy);
+    }
+    return *this;
+  }
+  secret& operator=(secret&& other) noexcept {
+    if (this != &other) {
+      release();
+      data_ = std::exchange(other.data_, nullptr);
+      size_ = std::exchange(other.size_, 0);
+    }
+    return *this;
+  }
+  ~secret() { release(); }
+
+  /// The plaintext. The view lives as long as this secret is neither destroyed nor assigned.
+  std::string_view reveal() const noexcept { return {data_ ? data_ : "", size_}; }
+  bool empty() const noexcept { return size_ == 0; }
+  std::size_t size() const noexcept { return size_; }
+  void clear() noexcept { release(); }
+  void swap(secret& other) noexcept {
+    std::swap(data_, other.data_);
+    std::swap(size_, other.size_);
+  }
+
+  /// Constant-time over the longer of the two lengths, so a comparison does not reveal a common prefix.
+  friend bool operator==(const secret& a, const secret& b) noexcept { return equal(a.reveal(), b.reveal()); }
+  static bool equal(std::string_view a, std::string_view b) noexcept {
+    const std::size_t n = a.size() > b.size() ? a.size() : b.size();
+    unsigned diff = a.size() == b.size() ? 0u : 1u;
+    for (std::size_t i = 0; i < n; ++i) {
+      const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+      const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+      diff |= static_cast<unsigned>(x ^ y);
+    }
+    return diff == 0;
+  }
+
+ private:
+  void assign(std::string_view value) {
+    release();
+    if (value.empty()) return;
+    data_ = new char[value.size()];
+    std::memcpy(data_, value.data(), value.size());
+    size_ = value.size();
+  }
+  void release() noexcept {
+    if (data_) {
+      detail::secure_wipe(data_, size_);
+      delete[] data_;
+    }
+    data_ = nullptr;
+    size_ = 0;
+  }
+
+  char* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+namespace detail {
+inline std::string describe(const secret&) { return std::string{secret::redacted}; }
+}  // namespace detail
+
+inline std::ostream& operator<<(std::ostream& os, const secret&) { return os << secret::redacted; }
+
+}  // namespace apikeys
+
+template <>
+struct fmt::formatter<apikeys::secret>
+    : apikeys::detail::described_formatter<apikeys::secret, &apikeys::detail::describe> {};
+
+#endif  // APIKEYS_SECRET_HPP
+// ---- end apikeys/secret.hpp ----
+// ---- begin apikeys/http.hpp ----
+// apikeys HTTP aggregates: what an operation hands a transport, and what a transport hands back.
+#ifndef APIKEYS_HTTP_HPP
+#define APIKEYS_HTTP_HPP
+
+#include <chrono>
+#include <vector>
+
+namespace apikeys {
+
+enum class http_method { get, post, put, delete_ };
+
+constexpr std::string_view to_string(http_method m) noexcept {
+  switch (m) {
+    case http_method::get: return "GET";
+    case http_method::post: return "POST";
+    case http_method::put: return "PUT";
+    case http_method::delete_: return "DELETE";
+  }
+  return "?";
+}
+
+struct http_header {
+  std::string name;
+  std::string value;
+  friend bool operator==(const http_header&, const http_header&) = default;
+};
+
+/// What a transport sends. `timeout` bounds the whole exchange (connect, send, wait, read);
+/// zero means the transport's own default.
+struct http_request {
+  http_method method = http_method::get;
+  std::string url;
+  std::vector<http_header> headers;
+  std::string body;
+  std::chrono::milliseconds timeout{0};
+};
+
+/// What a transport received. Any status, including 0 from a test double, is passed on as it came.
+struct http_response {
+  int status = 0;
+  std::vector<http_header> headers;
+  std::string body;
+};
+
+namespace detail {
+constexpr char ascii_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  return true;
+}
+}  // namespace detail
+
+/// The value of the first header named `name` (ASCII case-insensitive, as HTTP says), or nullptr.
+inline const std::string* find_header(const std::vector<http_header>& headers, std::string_view name) noexcept {
+  for (const auto& h : headers)
+    if (detail::iequals(h.name, name)) return &h.value;
+  return nullptr;
+}
+
+namespace detail {
+// Requests carry bearer tokens and credentials in bodies, so a printed request shows header names,
+// non-secret header values, and only the size of the body.
+inline std::string describe(const http_method& m) { return std::string{to_string(m)}; }
+inline std::string describe(const http_header& h) {
+  return h.name + ": " + (iequals(h.name, "authorization") ? std::string{"<redacted>"} : h.value);
+}
+inline std::string describe(const http_request& r) {
+  std::string out;
+  out.append(to_string(r.method)).append(" ").append(r.url);
+  for (const auto& h : r.headers) {
+    out.append("\n").append(h.name).append(": ");
+    out.append(iequals(h.name, "authorization") ? std::string_view{"<redacted>"} : std::string_view{h.value});
+  }
+  out.append("\n[").append(std::to_string(r.body.size())).append(" byte body]");
+  return out;
+}
+inline std::string describe(const http_response& r) {
+  std::string out = "HTTP " + std::to_string(r.status);
+  for (const auto& h : r.headers) out.append("\n").append(h.name).append(": ").append(h.value);
+  out.append("\n[").append(std::to_string(r.body.size())).append(" byte body]");
+  return out;
+}
+}  // namespace detail
+
+inline std::ostream& operator<<(std::ostream& os, http_method m) { return os << to_string(m); }
+inline std::ostream& operator<<(std::ostream& os, const http_header& h) { return os << detail::describe(h); }
+inline std::ostream& operator<<(std::ostream& os, const http_request& r) { return os << detail::describe(r); }
+inline std::ostream& operator<<(std::ostream& os, const http_response& r) { return os << detail::describe(r); }
+
+}  // namespace apikeys
+
+template <>
+struct fmt::formatter<apikeys::http_method>
+    : apikeys::detail::described_formatter<apikeys::http_method, &apikeys::detail::describe> {};
+template <>
+struct fmt::formatter<apikeys::http_header>
+    : apikeys::detail::described_formatter<apikeys::http_header, &apikeys::detail::describe> {};
+template <>
+struct fmt::formatter<apikeys::http_request>
+    : apikeys::detail::described_formatter<apikeys::http_request, &apikeys::detail::describe> {};
+template <>
+struct fmt::formatter<apikeys::http_response>
+    : apikeys::detail::described_formatter<apikeys::http_response, &apikeys::detail::describe> {};
+
+#endif  // APIKEYS_HTTP_HPP
+// ---- end apikeys/http.hpp ----
+// ---- begin apikeys/error.hpp ----
+// apikeys errors: the errc codes, their std::error_category, api_error, and api_exception.
+#ifndef APIKEYS_ERROR_HPP
+#define APIKEYS_ERROR_HPP
+
+#include <exception>
+#include <system_error>
+#include <type_traits>
+
+namespace apikeys {
+
+/// Every way an apikeys call can fail. Zero is success, as std::error_code expects.
+enum class errc {
+  // The caller's mistake, found before anything was sent.
+  invalid_argument = 1,   ///< an empty or disallowed key name, text that is not UTF-8, a bad config
+  not_logged_in,          ///< the session is logged out (it has no refresh token)
+  // No HTTP response at all.
+  transport_error,        ///< any other transport failure
+  connection_failed,      ///< refused, unreachable, DNS failure
+  timeout,                ///< the request's timeout ran out
+  tls_error,              ///< handshake or certificate verification failed
+  connection_reset,       ///< the connection closed before a whole response arrived
+  too_many_redirects,     ///< the transport gave up following redirects
+  // A response that could not be understood.
+  bad_response,           ///< a 2xx answer whose body is not what the protocol says
+  http_error,             ///< a non-2xx status with no service error in the body
+  // Service errors, named by the server's `error_code` (PROTOCOL.md section 5).
+  unknown_service_error,  ///< an error body with a message but no `error_code`
+  server_error,           ///< an `error_code` apikeys does not know (the raw name is in server_code)
+  missing_auth_req,       ///< MissingAuthReq
+  invalid_session,        ///< InvalidSession
+  invalid_parameter,      ///< InvalidParameter
+  missing_parameter,      ///< MissingParameter
+  internal_server_error,  ///< InternalServerError
+  api_key_not_found,      ///< APIKeyNotFound
+  api_key_already_exists, ///< APIKeyAlreadyExists
+  user_disabled,          ///< UserDisabled
+  auth_error,             ///< AuthError
+  bad_request,            ///< BadRequest
+  maintenance_in_progress,///< MaintenanceInProgress
+  auth_provider_not_found,///< AuthProviderNotFound
+};
+
+/// The broad families of errc, for callers who branch on "whose fault is it".
+enum class error_kind { none, client, transport, bad_response, http, service };
+
+constexpr error_kind kind_of(errc e) noexcept {
+  switch (e) {
+    case errc::invalid_argument:
+    case errc::not_logged_in: return error_kind::client;
+    case errc::transport_error:
+    case errc::connection_failed:
+    case errc::timeout:
+    case errc::tls_error:
+    case errc::connection_reset:
+    case errc::too_many_redirects: return error_kind::transport;
+    case errc::bad_response: return error_kind::bad_response;
+    case errc::http_error: return error_kind::http;
+    default: return static_cast<int>(e) == 0 ? error_kind::none : error_kind::service;
+  }
+}
+
+constexpr std::string_view to_string(errc e) noexcept {
+  switch (e) {
+    case errc::invalid_argument: return "invalid argument";
+    case errc::not_logged_in: return "not logged in";
+    case errc::transport_error: return "transport error";
+    case errc::connection_failed: return "connection failed";
+    case errc::timeout: return "timed out";
+    case errc::tls_error: return "TLS error";
+    case errc::connection_reset: return "connection reset";
+    case errc::too_many_redirects: return "too many redirects";
+    case errc::bad_response: return "malformed response";
+    case errc::http_error: return "HTTP error";
+    case errc::unknown_service_error: return "unknown service error";
+    case errc::server_error: return "server error";
+    case errc::missing_auth_req: return "authentication required";
+    case errc::invalid_session: return "invalid session";
+    case errc::invalid_parameter: return "invalid parameter";
+    case errc::missing_parameter: return "missing parameter";
+    case errc::internal_server_error: return "internal server error";
+    case errc::api_key_not_found: return "API key not found";
+    case errc::api_key_already_exists: return "API key already exists";
+    case errc::user_disabled: return "user disabled";
+    case errc::auth_error: return "authentication error";
+    case errc::bad_request: return "bad request";
+    case errc::maintenance_in_progress: return "maintenance in progress";
+    case errc::auth_provider_not_found: return "auth provider not found";
+  }
+  return "unknown apikeys error";
+}
+
+/// The known wire names of PROTOCOL.md section 5 and their codes; anything else is errc::server_error.
+constexpr errc errc_from_server_code(std::string_view name) noexcept {
+  struct entry {
+    std::string_view name;
+    errc code;
+  };
+  constexpr entry table[] = {
+      {"MissingAuthReq", errc::missing_auth_req},
+      {"InvalidSession", errc::invalid_session},
+      {"InvalidParameter", errc::invalid_parameter},
+      {"MissingParameter", errc::missing_parameter},
+      {"InternalServerError", errc::internal_server_error},
+      {"APIKeyNotFound", errc::api_key_not_found},
+      {"APIKeyAlreadyExists", errc::api_key_already_exists},
+      {"UserDisabled", errc::user_disabled},
+      {"AuthError", errc::auth_error},
+      {"BadRequest", errc::bad_request},
+      {"MaintenanceInProgress", errc::maintenance_in_progress},
+      {"AuthProviderNotFound", errc::auth_provider_not_found},
+  };
+  for (const auto& e : table)
+    if (e.name == name) return e.code;
+  return errc::server_error;
+}
+
+namespace detail {
+class apikeys_category final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "apikeys"; }
+  std::string message(int value) const override { return std::string{to_string(static_cast<errc>(value))}; }
+};
+}  // namespace detail
+
+inline const std::error_category& apikeys_category() noexcept {
+  static const detail::apikeys_category category;
+  return category;
+}
+
+inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), apikeys_category()}; }
+
+/// A failed call, whatever failed. Never holds a secret: messages come from the server's `error`
+/// field, a transport's description, or apikeys itself, never from a request body or a token.
+struct api_error {
+  errc code = errc::transport_error;
+  int http_status = 0;      ///< 0 when no HTTP response arrived (client and transport errors)
+  std::string server_code;  ///< the raw `error_code` string, empty when the server sent none
+  std::string message;      ///< the server's `error`, or apikeys' own description
+  std::string link;         ///< the server's log link, when it sent one
+  std::string context;      ///< what apikeys was doing, e.g. "enable API key 5e5e6f0abe4ae2a2c2c2d329"
+
+  std::error_code error_code() const noexcept { return make_error_code(code); }
+  error_kind kind() const noexcept { return kind_of(code); }
+};
+
+namespace detail {
+inline std::string describe(const api_error& e) {
+  std::string out;
+  if (!e.context.empty()) out.append(e.context).append(": ");
+  // "message (code, ServerCode, HTTP 404)"; without a message the code leads and is not repeated.
+  std::string details;
+  if (e.message.empty()) {
+    out.append(to_string(e.code));
+  } else {
+    out.append(e.message);
+    details.append(to_string(e.code));
+  }
+  if (!e.server_code.empty()) details.append(details.empty() ? "" : ", ").append(e.server_code);
+  if (e.http_status != 0) details.append(details.empty() ? "" : ", ").append("HTTP ").append(std::to_string(e.http_status));
+  if (!details.empty()) out.append(" (").append(details).append(")");
+  if (!e.link.empty()) out.append(" ").append(e.link);
+  return out;
+}
+inline std::string describe(const errc& e) { return std::string{to_string(e)}; }
+}  // namespace detail
+
+inline std::ostream& operator<<(std::ostream& os, const api_error& e) { return os << detail::describe(e); }
+inline std::ostream& operator<<(std::ostream& os, errc e) { return os << to_string(e); }
+
+/// What throw_on_error throws. what() is the described api_error, which never contains a secret.
+class api_exception : public std::exception {
+ public:
+  explicit api_exception(api_error error) : error_(std::move(error)), what_(detail::describe(error_)) {}
+  const char* what() const noexcept override { return what_.c_str(); }
+  const api_error& error() const noexcept { return error_; }
+  errc code() const noexcept { return error_.code; }
+
+ private:
+  api_error error_;
+  std::string what_;
+};
+
+namespace detail {
+inline std::string describe(const api_exception& e) { return e.what(); }
+}  // namespace detail
+
+inline std::ostream& operator<<(std::ostream& os, const api_exception& e) { return os << e.what(); }
+
+}  // namespace apikeys
+
+template <>
+struct std::is_error_code_enum<apikeys::errc> : std::true_type {};
+
+template <>
+struct fmt::formatter<apikeys::errc> : apikeys::detail::described_formatter<apikeys::errc, &apikeys::detail::describe> {};
+template <>
+struct fmt::formatter<apikeys::api_error>
+    : apikeys::detail::described_formatter<apikeys::api_error, &apikeys::detail::describe> {};
+template <>
+struct fmt::formatter<apikeys::api_exception>
+    : apikeys::detail::described_formatter<apikeys::api_exception, &apikeys::detail::describe> {};
+
+#endif  // APIKEYS_ERROR_HPP
+// ---- end apikeys/error.hpp ----
+// ---- begin apikeys/result.hpp ----
+// apikeys::result<T, E>: a value or an error, shaped like std::expected (which C++20 lacks).
+#ifndef APIKEYS_RESULT_HPP
+#define APIKEYS_RESULT_HPP
+
+#include <cstdlib>
+#include <variant>
+
+namespace apikeys {
+
+/// Wraps an error so that constructing a result from it is never ambiguous with the value.
+template <class E>
+struct unexpected {
+  E error;
+};
+template <class E>
+unexpected(E) -> unexpected<E>;
+
+/// Thrown by result<T, E>::value() on an error when E is not api_error (api_error throws api_exception).
+class bad_result_access : public std::exception {
+ public:
+  const char* what() const noexcept override { return "apikeys::result holds an error, not a value"; }
+};
+
+namespace detail {
+template <class E>
+[[noreturn]] inline void throw_error(const E& error) {
+#if APIKEYS_HAS_EXCEPTIONS
+  if constexpr (std::is_same_v<E, api_error>)
+    throw api_exception(error);
+  else
+    throw bad_result_access{};
+#else
+  (void)error;
+  std::abort();
+#endif
+}
+}  // namespace detail
+
+/// A T or an E. Thread safety: as for any value type; a shared const result may be read concurrently.
+template <class T, class E = api_error>
+class [[nodiscard]] result {
+  static_assert(!std::is_reference_v<T> && !std::is_same_v<std::remove_cv_t<T>, E>);
+
+ public:
+  using value_type = T;
+  using error_type = E;
+
+  result() requires std::is_default_constructible_v<T> : v_(std::in_place_index<0>) {}
+  result(const T& value) : v_(std::in_place_index<0>, value) {}  // NOLINT: implicit like std::expected
+  result(T&& value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
+  /// From anything T can be made from, as std::expected allows (`result<std::string> r = "text";`).
+  template <class U>
+    requires(std::is_constructible_v<T, U> && !std::is_same_v<std::remove_cvref_t<U>, T> &&
+             !std::is_same_v<std::remove_cvref_t<U>, result> && !std::is_same_v<std::remove_cvref_t<U>, E>)
+  explicit(!std::is_convertible_v<U, T>) result(U&& value) : v_(std::in_place_index<0>, std::forward<U>(value)) {}
+  template <class G>
+  result(unexpected<G> error) : v_(std::in_place_index<1>, std::move(error.error)) {}  // NOLINT
+
+  bool has_value() const noexcept { return v_.index() == 0; }
+  explicit operator bool() const noexcept { return has_value(); }
+
+  T& value() & {
+    if (!has_value()) detail::throw_error(error());
+    return *std::get_if<0>(&v_);
+  }
+  const T& value() const& {
+    if (!has_value()) detail::throw_error(error());
+    return *std::get_if<0>(&v_);
+  }
+  T&& value() && { return std::move(value()); }
+
+  // Preconditions as for std::expected: error() only on an error, * and -> only on a value.
+  E& error() & noexcept { return *std::get_if<1>(&v_); }
+  const E& error() const& noexcept { return *std::get_if<1>(&v_); }
+  E&& error() && noexcept { return std::move(*std::get_if<1>(&v_)); }
+
+  T& operator*() & noexcept { return *std::get_if<0>(&v_); }
+  const T& operator*() const& noexcept { return *std::get_if<0>(&v_); }
+  T&& operator*() && noexcept { return std::move(*std::get_if<0>(&v_)); }
+  T* operator->() noexcept { return std::get_if<0>(&v_); }
+  const T* operator->() const noexcept { return std::get_if<0>(&v_); }
+
+  template <class U>
+  T value_or(U&& fallback) const& {
+    return has_value() ? **this : static_cast<T>(std::forward<U>(fallback));
+  }
+
+ private:
+  std::variant<T, E> v_;
+};
+
+/// result<void, E>: success, or an error.
+template <class E>
+class [[nodiscard]] result<void, E> {
+ public:
+  using value_type = void;
+  using error_type = E;
+
+  result() noexcept = default;
+  template <class G>
+  result(unexpected<G> error) : error_(std::move(error.error)) {}  // NOLINT
+
+  bool has_value() const noexcept { return !error_.has_value(); }
+  explicit operator bool() const noexcept { return has_value(); }
+  void value() const {
+    if (error_) detail::throw_error(*error_);
+  }
+  void operator*() const noexcept {}
+
+  E& error() & noexcept { return *error_; }
+  const E& error() const& noexcept { return *error_; }
+  E&& error() && noexcept { return std::move(*error_); }
+
+ private:
+  std::optional<E> error_;
+};
+
+}  // namespace apikeys
+
+#endif  // APIKEYS_RESULT_HPP
+// ---- end apikeys/result.hpp ----
+// ---- begin apikeys/api_key.hpp ----
+// apikeys::api_key: one user API key as the server describes it.
+#ifndef APIKEYS_API_KEY_HPP
+#define APIKEYS_API_KEY_HPP
+
+namespace apikeys {
+
+/// A user API key. `value` holds the secret only in the result of create: the server reveals it once,
+/// and fetch or fetch_all never carry it. Printing a key never shows the secret.
+/// Thread safety: a value type; concurrent reads are safe.
+struct api_key {
+  object_id id;
+  std::string name;
+  std::optional<secret> value;
+  bool enabled = true;
+};
+
+namespace detail {
+inline std::string describe(const api_key& k) {
+  std::string out = "api_key{id=";
+  out.append(k.id.to_string()).append(", name=\"").append(k.name).append("\", enabled=");
+  out.append(k.enabled ? "true" : "false");
+  if (k.value) out.append(", value=").append(secret::redacted);
+  out.append("}");
+  return out;
+}
+}  // namespace detail
+
+inline std::ostream& operator<<(std::ostream& os, const api_key& k) { return os << detail::describe(k); }
+
+}  // namespace apikeys
+
+template <>
+struct fmt::formatter<apikeys::api_key> : apikeys::detail::described_formatter<apikeys::api_key, &apikeys::detail::describe> {};
+
+#endif  // APIKEYS_API_KEY_HPP
+// ---- end apikeys/api_key.hpp ----
+// ---- begin apikeys/transport.hpp ----
+// apikeys::transport: the one operation a user's HTTP backend provides, and the concept that checks it.
+#ifndef APIKEYS_TRANSPORT_HPP
+#define APIKEYS_TRANSPORT_HPP
+
+#include <concepts>
+
+namespace apikeys {
+
+/// A request that got no HTTP response: refused, reset, timed out, TLS failure. `code` is one of the
+/// transport codes of errc (connection_failed, timeout, tls_error, connection_reset, too_many_redirects,
+/// transport_error); `message` describes it for people and must not contain secrets.
+struct transport_error {
+  errc code = errc::transport_error;
+  std::string message;
+};
+
+namespace detail {
+inline std::string describe(const transport_error& e) {
+  return std::string{to_string(e.code)} + (e.message.empty() ? "" : ": " + e.message);
+}
+}  // namespace detail
+
+inline std::ostream& operator<<(std::ostream& os, const transport_error& e) { return os << detail::describe(e); }
+
+/// What `send` may return: the response itself (a transport that reports failures by throwing), or a
+/// result that reports a failure as a transport_error without throwing.
+template <class R>
+concept send_result = std::same_as<std::remove_cvref_t<R>, http_response> ||
+                      std::same_as<std::remove_cvref_t<R>, result<http_response, transport_error>>;
+
+/// A Transport: `t.send(request)` performs one HTTP exchange. Called concurrently when a client is shared
+/// between threads, so a transport used that way must be thread-safe.
+template <class T>
+concept transport = requires(T& t, const http_request& request) {
+  { t.send(request) } -> send_result;
+};
+
+namespace detail {
+// Every client checks its Transport with this, so a type without a suitable send() is reported in one
+// readable line instead of pages of substitution failures.
+template <class T>
+constexpr bool check_transport() {
+  static_assert(transport<std::remove_reference_t<T>>,
+                "apikeys: the Transport type needs a member `send(const apikeys::http_request&)` returning "
+                "apikeys::http_response or apikeys::result<apikeys::http_response, apikeys::transport_error>");
+  return true;
+}
+}  // namespace detail
+
+}  // namespace apikeys
+
+template <>
+struct fmt::formatter<apikeys::transport_error>
+    : apikeys::detail::described_formatter<apikeys::transport_error, &apikeys::detail::describe> {};
+
+#endif  // APIKEYS_TRANSPORT_HPP
+// ---- end apikeys/transport.hpp ----
+// ---- begin apikeys/config.hpp ----
+// apikeys configuration: which app to talk to, where, and how this device describes itself.
+#ifndef APIKEYS_CONFIG_HPP
+#define APIKEYS_CONFIG_HPP
+
+namespace apikeys {
+
+namespace detail {
+constexpr const char* compiled_platform() noexcept {
+#if defined(__ANDROID__)
+  return "Android";
+#elif defined(__linux__)
+  return "Linux";
+#elif defined(__APPLE__)
+  return "macOS";
+#elif defined(_WIN32)
+  return "Windows";
+#else
+  return "Unknown";
+#endif
+}
+constexpr const char* compiled_cpu_arch() noexcept {
+#if defined(__x86_64__) || defined(_M_X64)
+  return "x86_64";
+#elif defined(__aarch64__) || defined(_M_ARM64)
+  return "arm64";
+#elif defined(__i386__) || defined(_M_IX86)
+  return "x86";
+#elif defined(__arm__)
+  return "armeabi-v7a";
+#else
+  return "unknown";
+#endif
+}
+}  // namespace detail
+
+/// What a log in tells the server about the device (`options.device`, PROTOCOL.md section 4). The server
+/// requires `platform_version`, `sdk` and `sdk_version` to be non-empty; the rest may be empty.
+struct device_info {
+  std::string platform = detail::compiled_platform();
+  std::string platform_version = "unknown";
+  std::string sdk = "apikeys-cpp";
+  std::string sdk_version = APIKEYS_VERSION_STRING;
+  std::string cpu_arch = detail::compiled_cpu_arch();
+  std::string device_name{};
+  std::string device_version{};
+  std::string framework_name{};
+  std::string framework_version{};
+  std::string core_version{};
+  std::string bundle_id{};
+};
+
+/// An App Services app. `base_url` is where the location call goes; every later call goes to the
+/// hostname the location answer names.
+struct app_config {
+  std::string app_id{};
+  std::string base_url = "https://services.cloud.mongodb.com";
+  device_info device{};
+  std::chrono::milliseconds timeout{60'000};  ///< copied into every request's `timeout`
+};
+
+}  // namespace apikeys
+
+#endif  // APIKEYS_CONFIG_HPP
+// ---- end apikeys/config.hpp ----
+// ---- begin apikeys/credentials.hpp ----
+// apikeys::credentials: how a device proves who it is when it logs in.
+#ifndef APIKEYS_CREDENTIALS_HPP
+#define APIKEYS_CREDENTIALS_HPP
+
+namespace apikeys {
+
+/// One of the four ways to log in. The password, API key value or token is held in a secret, so
+/// printing credentials shows the provider and user name only.
+class credentials {
+ public:
+  enum class kind { anonymous, email_password, api_key, custom_token };
+
+  static credentials anonymous() { return credentials{kind::anonymous, {}, secret{}}; }
+  static credentials email_password(std::string_view email, std::string_view password) {
+    return credentials{kind::email_password, std::string{email}, secret{password}};
+  }
+  /// Logs the device in as the user who created the key (PROTOCOL.md section 4).
+  static credentials api_key(std::string_view key_value) { return credentials{kind::api_key, {}, secret{key_value}}; }
+  static credentials api_key(const secret& key_value) { return credentials{kind::api_key, {}, key_value}; }
+  static credentials custom_token(std::string_view token) { return credentials{kind::custom_token, {}, secret{token}}; }
+
+  kind provider_kind() const noexcept { return kind_; }
+  /// The provider's wire name, as it appears in the login route.
+  std::string_view provider() const noexcept {
+    switch (kind_) {
+      case kind::anonymous: return "anon-user";
+      case kind::email_password: return "local-userpass";
+      case kind::api_key: return "api-key";
+      case kind::custom_token: return "custom-token";
+    }
+    return "";
+  }
+  /// The email of email_password credentials; empty for the others.
+  const std::string& username() const noexcept { return username_; }
+  /// The password, API key value or token; empty for anonymous.
+  const secret& proof() const noexcept { return proof_; }
+
+ private:
+  credentials(kind k, std::string username, secret proof)
+      : kind_(k), username_(std::move(username)), proof_(std::move(proof)) {}
+
+  kind kind_;
+  std::string username_;
+  secret proof_;
+};
+
+namespace detail {
+inline std::string describe(const credentials& c) {
+  std::string out = "credentials{provider=";
+  out.append(c.provider());
+  if (!c.username().empty()) out.append(", username=").append(c.username());
+  out.append("}");
+  return out;
+}
+}  // namespace detail
+
+inline std::ostream& operator<<(std::ostream& os, const credentials& c) { return os << detail::describe(c); }
+
+}  // namespace apikeys
+
+template <>
+struct fmt::formatter<apikeys::credentials>
+    : apikeys::detail::described_formatter<apikeys::credentials, &apikeys::detail::describe> {};
+
+#endif  // APIKEYS_CREDENTIALS_HPP
+// ---- end apikeys/credentials.hpp ----
+// ---- begin apikeys/session.hpp ----
+// apikeys::session: one logged-in user on this device: ids, host, tokens, and whether it is still valid.
+#ifndef APIKEYS_SESSION_HPP
+#define APIKEYS_SESSION_HPP
+
+#include <mutex>
+
+namespace apikeys {
+
+/// A user's session, made by a log in. The ids and host never change; the tokens do (refresh replaces
+/// the access token, log out or a refused refresh token clears both). Thread safety: every member
+/// function may be called concurrently; one session is meant to be shared by many clients and threads.
+class session {
+ public:
+  session(std::string user_id, std::string device_id, std::string provider, std::string host, secret access_token,
+          secret refresh_token)
+      : user_id_(std::move(user_id)),
+        device_id_(std::move(device_id)),
+        provider_(std::move(provider)),
+        host_(std::move(host)),
+        access_token_(std::move(access_token)),
+        refresh_token_(std::move(refresh_token)) {}
+
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  const std::string& user_id() const noexcept { return user_id_; }
+  const std::string& device_id() const noexcept { return device_id_; }
+  /// The provider that made this session: "local-userpass", "api-key", "anon-user" or "custom-token".
+  const std::string& provider() const noexcept { return provider_; }
+  /// scheme://authority that every call of this session goes to (the location answer's hostname).
+  const std::string& host() const noexcept { return host_; }
+
+  bool logged_in() const {
+    std::lock_guard lock(mutex_);
+    return !refresh_token_.empty();
+  }
+
+  /// Calls `use(token)` with the refresh token under the session's lock and returns true, or returns
+  /// false without calling it when the session is logged out. The view must not escape `use`.
+  template <class Use>
+  bool with_refresh_token(Use&& use) const {
+    std::lock_guard lock(mutex_);
+    if (refresh_token_.empty()) return false;
+    use(refresh_token_.reveal());
+    return true;
+  }
+  /// As with_refresh_token, for the access token.
+  template <class Use>
+  bool with_access_token(Use&& use) const {
+    std::lock_guard lock(mutex_);
+    if (refresh_token_.empty() || access_token_.empty()) return false;
+    use(access_token_.reveal());
+    return true;
+  }
+
+  /// Copies, for code that persists a session; each copy wipes itself when destroyed.
+  secret access_token() const {
+    std::lock_guard lock(mutex_);
+    return access_token_;
+  }
+  secret refresh_token() const {
+    std::lock_guard lock(mutex_);
+    return refresh_token_;
+  }
+
+  /// A refresh's new access token; ignored once the session is logged out.
+  void set_access_token(secret token) {
+    std::lock_guard lock(mutex_);
+    if (!refresh_token_.empty()) access_token_ = std::move(token);
+  }
+
+  /// Ends the session locally: both tokens are wiped and every later call is refused without a request.
+  void log_out() noexcept {
+    std::lock_guard lock(mutex_);
+    access_token_.clear();
+    refresh_token_.clear();
+  }
+
+ private:
+  const std::string user_id_;
+  const std::string device_id_;
+  const std::string provider_;
+  const std::string host_;
+  mutable std::mutex mutex_;
+  secret access_token_;
+  secret refresh_token_;
+};
+
+namespace detail {
+inline std::string describe(const session& s) {
+  std::string out = "session{user_id=";
+  out.append(s.user_id()).append(", device_id=").append(s.device_id()).append(", provider=").append(s.provider());
+  out.append(", host=").append(s.host()).append(s.logged_in() ? ", logged in}" : ", logged out}");
+  return out;
+}
+}  // namespace detail
+
+inline std::ostream& operator<<(std::ostream& os, const session& s) { return os << detail::describe(s); }
+
+}  // namespace apikeys
+
+template <>
+struct fmt::formatter<apikeys::session> : apikeys::detail::described_formatter<apikeys::session, &apikeys::detail::describe> {};
+
+#endif  // APIKEYS_SESSION_HPP
+// ---- end apikeys/session.hpp ----
+// ---- begin apikeys/decoder.hpp ----
+// apikeys decoding: every server answer read with simdjson on-demand, and the error rules of section 5.
+#ifndef APIKEYS_DECODER_HPP
+#define APIKEYS_DECODER_HPP
+
+#include <simdjson.h>
+
+// ---- begin apikeys/detail/json_reader.hpp ----
+// apikeys::detail: the per-thread simdjson parser, padding without copying, and bad-response errors.
+#ifndef APIKEYS_DETAIL_JSON_READER_HPP
+#define APIKEYS_DETAIL_JSON_READER_HPP
+
+namespace apikeys::detail {
+
+/// Answers bigger than this are refused before parsing: a key list is at most 20 keys (about 1.5 KB),
+/// so 16 MiB leaves room for any compatible server while bounding what a hostile one can make us hold.
+inline constexpr std::size_t max_response_bytes = std::size_t{16} << 20;
+
+/// One on-demand parser per thread, reused across calls so its buffers are allocated once. A decode
+/// never calls user code while it holds the parser, so reuse cannot be re-entrant.
+inline simdjson::ondemand::parser& thread_parser() noexcept {
+  thread_local simdjson::ondemand::parser parser{max_response_bytes};
+  return parser;
+}
+
+/// The body as a padded view: in place when the string's spare capacity already covers simdjson's
+/// padding (transports can reserve it), otherwise copied once into a per-thread padded buffer.
+inline simdjson::padded_string_view padded_body(const std::string& body) {
+  if (body.capacity() - body.size() >= simdjson::SIMDJSON_PADDING) return simdjson::padded_string_view(body);
+  thread_local std::string buffer;
+  buffer.assign(body);
+  buffer.resize(body.size() + simdjson::SIMDJSON_PADDING, ' ');
+  return simdjson::padded_string_view(buffer.data(), body.size(), buffer.size());
+}
+
+inline api_error bad_response(std::string message, int status) {
+  api_error e;
+  e.code = errc::bad_response;
+  e.http_status = status;
+  e.message = "malformed response: " + std::move(message);
+  return e;
+}
+
+/// A simdjson failure while reading `field` (empty for the document itself) as `expected`.
+/// Type errors name the field; structural errors say the JSON itself is broken.
+inline api_error json_error(simdjson::error_code code, std::string_view field, std::string_view expected, int status) {
+  std::string message;
+  const bool type_error = code == simdjson::INCORRECT_TYPE || code == simdjson::NUMBER_ERROR ||
+                          code == simdjson::NUMBER_OUT_OF_RANGE || code == simdjson::T_ATOM_ERROR ||
+                          code == simdjson::F_ATOM_ERROR || code == simdjson::N_ATOM_ERROR;
+  if (type_error && !field.empty()) {
+    message.append("field '").append(field).append("' must be ").append(expected);
+  } else if (type_error) {
+    message.append("the body must be ").append(expected);
+  } else {
+    if (!field.empty()) message.append("in field '").append(field).append("': ");
+    message.append("invalid JSON (").append(simdjson::error_message(code)).append(")");
+    if (field.empty() && !expected.empty()) message.append(", expected ").append(expected);
+  }
+  return bad_response(std::move(message), status);
+}
+
+}  // namespace apikeys::detail
+
+#endif  // APIKEYS_DETAIL_JSON_READER_HPP
+// ---- end apikeys/detail/json_reader.hpp ----
+namespace apikeys {
+
+/// A successful log in: who the device is now, and its two tokens.
+struct login_response {
+  std::string user_id;
+  std::string device_id;
+  secret access_token;
+  secret refresh_token;
+};
+
+/// Where an app lives (PROTOCOL.md section 6): every later HTTP call goes to `hostname`.
+struct location_response {
+  std::string hostname;     ///< scheme://authority, without a trailing '/'
+  std::string ws_hostname;
+};
+
+/// One identity of a user, as the profile lists it.
+struct user_identity {
+  std::string id;
+  std::string provider_type;
+  std::string provider_id;
+};
+
+/// The profile answer; `data` is kept as the raw JSON object text.
+struct user_profile {
+  std::string user_id;
+  std::string type;
+  std::vector<user_identity> identities;
+  std::string data;
+};
+
+namespace detail {
+
+using simdjson::ondemand::object;
+
+// Field paths in messages read like "[3]._id" for the fourth key of a list.
+inline std::string field_path(std::string_view prefix, std::string_view name) {
+  std::string path{prefix};
+  if (!path.empty()) path.push_back('.');
+  path.append(name);
+  return path;
+}
+
+inline api_error missing_field(std::string_view prefix, std::string_view name, int status) {
+  return bad_response("missing field '" + field_path(prefix, name) + "'", status);
+}
+
+inline api_error duplicate_field(std::string_view prefix, std::string_view name, int status) {
+  return bad_response("duplicate field '" + field_path(prefix, name) + "'", status);
+}
+
+// Visits every member of `obj` once, in order, handing `visit(key, value)` the unescaped key. Members the
+// visitor does not read are skipped by simdjson. Returns the first error, from simdjson or the visitor.
+template <class Visit>
+std::optional<api_error> for_each_member(object& obj, std::string_view prefix, int status, Visit&& visit) {
+  for (auto member : obj) {
+    simdjson::ondemand::field field;
+    if (auto e = std::move(member).get(field)) return json_error(e, prefix, "an object", status);
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key)) return json_error(e, prefix, "an object", status);
+    if (auto err = visit(key, field.value())) return err;
+  }
+  return std::nullopt;
+}
+
+// Reads a required string member into `out`, rejecting a second occurrence.
+inline std::optional<api_error> read_string(simdjson::ondemand::value value, std::string_view prefix, std::string_view name,
+                                            bool& seen, std::string_view& out, int status,
+                                            std::string_view expected = "a string") {
+  if (seen) return duplicate_field(prefix, name, status);
+  seen = true;
+  if (auto e = value.get_string().get(out)) return json_error(e, field_path(prefix, name), expected, status);
+  return std::nullopt;
+}
+
+// One key object. `with_secret`: create's answer, where `key` (the secret) is required; elsewhere a `key`
+// member is still checked for type but never kept, since only create may reveal it.
+inline result<api_key> read_key(object& obj, std::string_view prefix, bool with_secret, int status) {
+  api_key key;
+  bool seen_id = false, seen_name = false, seen_disabled = false, seen_key = false;
+  std::string_view text;
+  auto err = for_each_member(obj, prefix, status, [&](std::string_view name, simdjson::ondemand::value value)
+                                                      -> std::optional<api_error> {
+    if (name == "_id") {
+      constexpr std::string_view expected = "a string of 24 hex digits";
+      if (auto e = read_string(value, prefix, name, seen_id, text, status, expected)) return e;
+      const auto id = object_id::parse(text);
+      if (!id) return bad_response("field '" + field_path(prefix, name) + "' must be " + std::string{expected}, status);
+      key.id = *id;
+    } else if (name == "name") {
+      if (auto e = read_string(value, prefix, name, seen_name, text, status)) return e;
+      key.name.assign(text);
+    } else if (name == "disabled") {
+      if (seen_disabled) return duplicate_field(prefix, name, status);
+      seen_disabled = true;
+      bool disabled = false;
+      if (auto e = value.get_bool().get(disabled)) return json_error(e, field_path(prefix, name), "a boolean", status);
+      key.enabled = !disabled;
+    } else if (name == "key") {
+      if (auto e = read_string(value, prefix, name, seen_key, text, status)) return e;
+      if (with_secret) key.value.emplace(text);
+    }
+    return std::nullopt;
+  });
+  if (err) return unexpected{std::move(*err)};
+  if (!seen_id) return unexpected{missing_field(prefix, "_id", status)};
+  if (!seen_name) return unexpected{missing_field(prefix, "name", status)};
+  if (!seen_disabled) return unexpected{missing_field(prefix, "disabled", status)};
+  if (with_secret && !seen_key) return unexpected{missing_field(prefix, "key", status)};
+  return key;
+}
+
+// Opens the body as a document whose root must be an object; the caller reads it and then calls
+// finish_document to refuse trailing content.
+inline std::optional<api_error> open_object(const http_response& response, simdjson::ondemand::document& doc,
+                                            object& obj, std::string_view expected) {
+  if (response.body.size() > max_response_bytes)
+    return bad_response("body of " + std::to_string(response.body.size()) + " bytes is too large", response.status);
+  if (response.body.empty()) return bad_response("empty body, expected " + std::string{expected}, response.status);
+  if (auto e = thread_parser().iterate(padded_body(response.body)).get(doc))
+    return json_error(e, "", expected, response.status);
+  if (auto e = doc.get_object().get(obj)) return json_error(e, "", expected, response.status);
+  return std::nullopt;
+}
+
+// simdjson 3.0 has no document::at_end(); a location past the last structural means the same.
+inline bool at_document_end(simdjson::ondemand::document& doc) noexcept {
+  const char* where = nullptr;
+  return doc.current_location().get(where) == simdjson::OUT_OF_BOUNDS;
+}
+
+inline std::optional<api_error> finish_document(simdjson::ondemand::document& doc, int status) {
+  if (!at_document_end(doc)) return bad_response("trailing content after the JSON value", status);
+  return std::nullopt;
+}
+
+// Decodes an object whose members are all required strings, in any order, unknown members ignored.
+template <std::size_t N>
+std::optional<api_error> read_required_strings(const http_response& response, std::string_view expected,
+                                               const std::string_view (&names)[N], std::string (&out)[N]) {
+  simdjson::ondemand::document doc;
+  object obj;
+  if (auto err = open_object(response, doc, obj, expected)) return err;
+  bool seen[N] = {};
+  std::string_view text;
+  auto err = for_each_member(obj, "", response.status, [&](std::string_view name, simdjson::ondemand::value value)
+                                                           -> std::optional<api_error> {
+    for (std::size_t i = 0; i < N; ++i) {
+      if (name != names[i]) continue;
+      if (auto e = read_string(value, "", name, seen[i], text, response.status)) return e;
+      out[i].assign(text);
+    }
+    return std::nullopt;
+  });
+  if (err) return err;
+  for (std::size_t i = 0; i < N; ++i)
+    if (!seen[i]) return missing_field("", names[i], response.status);
+  return finish_document(doc, response.status);
+}
+
+inline bool is_http_url(std::string_view url) noexcept {
+  const auto rest = url.substr(url.starts_with("https://") ? 8 : url.starts_with("http://") ? 7 : 0);
+  return rest.size() != url.size() && !rest.empty() && rest.find_first_of(" \t\r\n") == std::string_view::npos;
+}
+
+// Whether a Content-Type names JSON: `application/json`, with or without parameters (section 5).
+inline bool is_json_content_type(const http_response& response) noexcept {
+  const std::string* type = find_header(response.headers, "content-type");
+  if (!type) return false;
+  std::string_view media{*type};
+  media = media.substr(0, media.find(';'));
+  while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+  return iequals(media, "application/json");
+}
+
+}  // namespace detail
+
+/// Create's answer: the key with its secret, which the server shows this once.
+inline result<api_key> decode_created_key(const http_response& response) {
+  simdjson::ondemand::document doc;
+  detail::object obj;
+  if (auto err = detail::open_object(response, doc, obj, "an API key object")) return unexpected{std::move(*err)};
+  auto key = detail::read_key(obj, "", true, response.status);
+  if (!key) return key;
+  if (auto err = detail::finish_document(doc, response.status)) return unexpected{std::move(*err)};
+  return key;
+}
+
+/// Fetch's answer: one key, without its secret.
+inline result<api_key> decode_key(const http_response& response) {
+  simdjson::ondemand::document doc;
+  detail::object obj;
+  if (auto err = detail::open_object(response, doc, obj, "an API key object")) return unexpected{std::move(*err)};
+  auto key = detail::read_key(obj, "", false, response.status);
+  if (!key) return key;
+  if (auto err = detail::finish_document(doc, response.status)) return unexpected{std::move(*err)};
+  return key;
+}
+
+/// Fetch all's answer: a JSON array of keys, in the server's (creation) order.
+inline result<std::vector<api_key>> decode_key_list(const http_response& response) {
+  constexpr std::string_view expected = "a JSON array of API key objects";
+  const int status = response.status;
+  if (response.body.size() > detail::max_response_bytes)
+    return unexpected{detail::bad_response("body of " + std::to_string(response.body.size()) + " bytes is too large", status)};
+  if (response.body.empty()) return unexpected{detail::bad_response("empty body, expected " + std::string{expected}, status)};
+  simdjson::ondemand::document doc;
+  if (auto e = detail::thread_parser().iterate(detail::padded_body(response.body)).get(doc))
+    return unexpected{detail::json_error(e, "", expected, status)};
+  simdjson::ondemand::array array;
+  if (auto e = doc.get_array().get(array)) return unexpected{detail::json_error(e, "", expected, status)};
+  std::vector<api_key> keys;
+  std::string prefix;
+  for (auto element : array) {
+    prefix = "[" + std::to_string(keys.size()) + "]";
+    simdjson::ondemand::object obj;
+    if (auto e = element.get_object().get(obj)) return unexpected{detail::json_error(e, prefix, "an API key object", status)};
+    auto key = detail::read_key(obj, prefix, false, status);
+    if (!key) return unexpected{std::move(key).error()};
+    keys.push_back(std::move(*key));
+  }
+  if (auto err = detail::finish_document(doc, status)) return unexpected{std::move(*err)};
+  return keys;
+}
+
+/// A log in's answer: the four required strings of PROTOCOL.md section 4.
+inline result<login_response> decode_login(const http_response& response) {
+  static constexpr std::string_view names[] = {"access_token", "refresh_token", "user_id", "device_id"};
+  std::string values[4];
+  auto err = detail::read_required_strings(response, "a login response object", names, values);
+  login_response out;
+  out.access_token = secret(std::move(values[0]));
+  out.refresh_token = secret(std::move(values[1]));
+  if (err) return unexpected{std::move(*err)};
+  out.user_id = std::move(values[2]);
+  out.device_id = std::move(values[3]);
+  return out;
+}
+
+/// A refresh's answer: the new access token.
+inline result<secret> decode_access_token(const http_response& response) {
+  static constexpr std::string_view names[] = {"access_token"};
+  std::string values[1];
+  auto err = detail::read_required_strings(response, "a session refresh object", names, values);
+  secret token(std::move(values[0]));
+  if (err) return unexpected{std::move(*err)};
+  return token;
+}
+
+/// The location answer; `hostname` and `ws_hostname` are required, and hostname must be an http(s) URL.
+inline result<location_response> decode_location(const http_response& response) {
+  static constexpr std::string_view names[] = {"hostname", "ws_hostname"};
+  std::string values[2];
+  if (auto err = detail::read_required_strings(response, "a location object", names, values)) return unexpected{std::move(*err)};
+  while (values[0].ends_with('/')) values[0].pop_back();
+  if (!detail::is_http_url(values[0]))
+    return unexpected{detail::bad_response("field 'hostname' must be an http:// or https:// URL", response.status)};
+  return location_response{std::move(values[0]), std::move(values[1])};
+}
+
+/// The profile answer; `identities` and `data` are required, as core requires them.
+inline result<user_profile> decode_profile(const http_response& response) {
+  const int status = response.status;
+  simdjson::ondemand::document doc;
+  detail::object obj;
+  if (auto err = detail::open_object(response, doc, obj, "a profile object")) return unexpected{std::move(*err)};
+  user_profile profile;
+  bool seen_user = false, seen_type = false, seen_identities = false, seen_data = false;
+  std::string_view text;
+  auto err = detail::for_each_member(obj, "", status, [&](std::string_view name, simdjson::ondemand::value value)
+                                                          -> std::optional<api_error> {
+    if (name == "user_id") {
+      if (auto e = detail::read_string(value, "", name, seen_user, text, status)) return e;
+      profile.user_id.assign(text);
+    } else if (name == "type") {
+      if (auto e = detail::read_string(value, "", name, seen_type, text, status)) return e;
+      profile.type.assign(text);
+    } else if (name == "data") {
+      if (seen_data) return detail::duplicate_field("", name, status);
+      seen_data = true;
+      detail::object data;
+      if (auto e = value.get_object().get(data)) return detail::json_error(e, "data", "an object", status);
+      if (auto e = data.raw_json().get(text)) return detail::json_error(e, "data", "an object", status);
+      profile.data.assign(text);
+    } else if (name == "identities") {
+      if (seen_identities) return detail::duplicate_field("", name, status);
+      seen_identities = true;
+      simdjson::ondemand::array array;
+      if (auto e = value.get_array().get(array)) return detail::json_error(e, "identities", "an array", status);
+      for (auto element : array) {
+        const std::string prefix = "identities[" + std::to_string(profile.identities.size()) + "]";
+        detail::object item;
+        if (auto e = element.get_object().get(item)) return detail::json_error(e, prefix, "an object", status);
+        user_identity identity;
+        bool seen[3] = {};
+        auto item_err = detail::for_each_member(item, prefix, status, [&](std::string_view key, simdjson::ondemand::value v)
+                                                                          -> std::optional<api_error> {
+          std::string* target = key == "id" ? &identity.id : key == "provider_type" ? &identity.provider_type
+                              : key == "provider_id" ? &identity.provider_id : nullptr;
+          if (!target) return std::nullopt;
+          const std::size_t slot = key == "id" ? 0u : key == "provider_type" ? 1u : 2u;
+          if (auto e = detail::read_string(v, prefix, key, seen[slot], text, status)) return e;
+          target->assign(text);
+          return std::nullopt;
+        });
+        if (item_err) return item_err;
+        profile.identities.push_back(std::move(identity));
+      }
+    }
+    return std::nullopt;
+  });
+  if (err) return unexpected{std::move(*err)};
+  if (!seen_identities) return unexpected{detail::missing_field("", "identities", status)};
+  if (!seen_data) return unexpected{detail::missing_field("", "data", status)};
+  if (auto e = detail::finish_document(doc, status)) return unexpected{std::move(*e)};
+  return profile;
+}
+
+/// PROTOCOL.md section 5: the error a response carries, if any, by core's rules in order. A JSON body
+/// (Content-Type application/json, parameters allowed) with a non-empty string `error_code` is a service
+/// error even on a 2xx; one with only a string `error` is an unknown service error; otherwise a non-2xx
+/// status is an HTTP error carrying the body as text. An error body that does not parse is treated as text.
+inline std::optional<api_error> classify_response(const http_response& response) {
+  const int status = response.status;
+  const std::string& body = response.body;
+  // A body can only name `error` or `error_code` in plain text or through a \u escape: when it has
+  // neither, the successful answer is left to its decoder without a second parse.
+  const bool may_hold_error = body.find("error") != std::string::npos || body.find("\\u") != std::string::npos;
+  if (may_hold_error && body.size() <= detail::max_response_bytes && detail::is_json_content_type(response)) {
+    simdjson::ondemand::document doc;
+    detail::object obj;
+    bool readable = !detail::thread_parser().iterate(detail::padded_body(body)).get(doc) && !doc.get_object().get(obj);
+    std::optional<std::string> code, message, link;
+    if (readable) {
+      auto err = detail::for_each_member(obj, "", status, [&](std::string_view name, simdjson::ondemand::value value)
+                                                              -> std::optional<api_error> {
+        std::optional<std::string>* target = name == "error_code" ? &code : name == "error" ? &message
+                                           : name == "link" ? &link : nullptr;
+        if (!target) return std::nullopt;  // a repeated member overwrites: core's nlohmann::json keeps the last
+        std::string_view text;
+        if (auto e = value.get_string().get(text)) return detail::json_error(e, name, "a string", status);
+        target->emplace(text);
+        return std::nullopt;
+      });
+      readable = !err && detail::at_document_end(doc);
+    }
+    if (readable && code && !code->empty()) {
+      api_error e;
+      e.code = errc_from_server_code(*code);
+      e.http_status = status;
+      e.server_code = std::move(*code);
+      e.message = message ? std::move(*message) : std::string{"no error message"};
+      if (link) e.link = std::move(*link);
+      return e;
+    }
+    if (readable && message) {
+      api_error e;
+      e.code = errc::unknown_service_error;
+      e.http_status = status;
+      e.message = std::move(*message);
+      if (link) e.link = std::move(*link);
+      return e;
+    }
+  }
+  if (status < 200 || status > 299) {
+    api_error e;
+    e.code = errc::http_error;
+    e.http_status = status;
+    constexpr std::size_t max_text = 1024;
+    e.message = body.empty() ? "HTTP status " + std::to_string(status) : body.substr(0, max_text);
+    if (body.size() > max_text) e.message.append("...");
+    return e;
+  }
+  return std::nullopt;
+}
+
+}  // namespace apikeys
+
+#endif  // APIKEYS_DECODER_HPP
+// ---- end apikeys/decoder.hpp ----
+// ---- begin apikeys/operations.hpp ----
+// apikeys operations: the exact request of every call (PROTOCOL.md sections 1 to 4), built without a transport.
+#ifndef APIKEYS_OPERATIONS_HPP
+#define APIKEYS_OPERATIONS_HPP
+
+// ---- begin apikeys/detail/json_writer.hpp ----
+// apikeys::detail: compact JSON writing and UTF-8 validation for request bodies (PROTOCOL.md section 3).
+#ifndef APIKEYS_DETAIL_JSON_WRITER_HPP
+#define APIKEYS_DETAIL_JSON_WRITER_HPP
+
+namespace apikeys::detail {
+
+/// True when `text` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
+constexpr bool is_valid_utf8(std::string_view text) noexcept {
+  std::size_t i = 0;
+  const std::size_t n = text.size();
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    std::uint32_t cp = 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+      cp = c & 0x1fu;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      cp = c & 0x0fu;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      cp = c & 0x07u;
+    } else {
+      return false;
+    }
+    if (n - i < len) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xc0u) != 0x80u) return false;
+      cp = (cp << 6) | (cc & 0x3fu);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+      return false;
+    i += len;
+  }
+  return true;
+}
+
+/// Appends `text` as a JSON string literal: `"` and `\` escaped, control characters as \b \f \n \r \t or
+/// \u00xx (lowercase hex), `/` and non-ASCII bytes as they are. The caller has checked the UTF-8.
+inline void append_json_string(std::string& out, std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t run = 0;  // copy unescaped runs in one append
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(text.data() + run, i - run);
+    run = i + 1;
+    out.push_back('\\');
+    switch (c) {
+      case '"': out.push_back('"'); break;
+      case '\\': out.push_back('\\'); break;
+      case '\b': out.push_back('b'); break;
+      case '\f': out.push_back('f'); break;
+      case '\n': out.push_back('n'); break;
+      case '\r': out.push_back('r'); break;
+      case '\t': out.push_back('t'); break;
+      default:
+        out.append("u00");
+        out.push_back(hex[c >> 4]);
+        out.push_back(hex[c & 0x0f]);
+    }
+  }
+  out.append(text.data() + run, text.size() - run);
+  out.push_back('"');
+}
+
+/// Appends `"key":` followed by the string value; keys are library constants and need no escaping.
+inline void append_json_member(std::string& out, std::string_view key, std::string_view value) {
+  out.push_back('"');
+  out.append(key);
+  out.append("\":");
+  append_json_string(out, value);
+}
+
+}  // namespace apikeys::detail
+
+#endif  // APIKEYS_DETAIL_JSON_WRITER_HPP
+// ---- end apikeys/detail/json_writer.hpp ----
+namespace apikeys::ops {
+
+/// What every request shares: the host it goes to (scheme://authority, no trailing '/'), the bearer
+/// token it carries (empty for none), and its timeout.
+struct request_context {
+  std::string_view host;
+  std::string_view token;
+  std::chrono::milliseconds timeout{0};
+};
+
+inline constexpr std::string_view api_root = "/api/client/v2.0";
+inline constexpr std::string_view keys_path = "/api/client/v2.0/auth/api_keys";
+inline constexpr std::string_view session_path = "/api/client/v2.0/auth/session";
+inline constexpr std::string_view profile_path = "/api/client/v2.0/auth/profile";
+inline constexpr std::string_view json_content_type = "application/json;charset=utf-8";
+
+/// A key name the server accepts: non-empty, ASCII letters, digits, '_' and '-' only. Checked before
+/// sending, so the caller learns of a bad name without a round trip.
+inline std::optional<api_error> validate_key_name(std::string_view name) {
+  auto refuse = [](std::string message) {
+    api_error e;
+    e.code = errc::invalid_argument;
+    e.message = std::move(message);
+    return e;
+  };
+  if (name.empty()) return refuse("an API key name must not be empty");
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return refuse("an API key name can only contain ASCII letters, numbers, underscores, and hyphens");
+  }
+  return std::nullopt;
+}
+
+namespace detail {
+
+inline api_error not_utf8(std::string_view what) {
+  api_error e;
+  e.code = errc::invalid_argument;
+  e.message = std::string{what} + " is not valid UTF-8";
+  return e;
+}
+
+// Percent-encodes everything but RFC 3986 unreserved characters, so an app id cannot change the route.
+inline void append_path_segment(std::string& out, std::string_view segment) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  for (const char c : segment) {
+    const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                            c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out.push_back(c);
+    } else {
+      const auto b = static_cast<unsigned char>(c);
+      out.push_back('%');
+      out.push_back(hex[b >> 4]);
+      out.push_back(hex[b & 0x0f]);
+    }
+  }
+}
+
+inline void set_header(http_request& out, std::size_t index, std::string_view name, std::string_view value) {
+  if (out.headers.size() <= index) out.headers.resize(index + 1);
+  out.headers[index].name.assign(name);
+  out.headers[index].value.assign(value);
+}
+
+// Method, URL start, the headers of section 2 and an empty body; assign() keeps a reused request's buffers.
+inline void start(http_request& out, http_method method, const request_context& ctx, std::string_view path) {
+  out.method = method;
+  out.url.assign(ctx.host);
+  out.url.append(path);
+  out.body.clear();
+  out.timeout = ctx.timeout;
+  set_header(out, 0, "Accept", "application/json");
+  set_header(out, 1, "Content-Type", json_content_type);
+  if (ctx.token.empty()) {
+    out.headers.resize(2);
+  } else {
+    set_header(out, 2, "Authorization", "Bearer ");
+    out.headers[2].value.append(ctx.token);
+    out.headers.resize(3);
+  }
+}
+
+inline void key_route(http_request& out, http_method method, const request_context& ctx, const object_id& id,
+                      std::string_view suffix) {
+  start(out, method, ctx, keys_path);
+  out.url.push_back('/');
+  const std::size_t at = out.url.size();
+  out.url.resize(at + object_id::text_size);
+  id.write_to(out.url.data() + at);
+  out.url.append(suffix);
+}
+
+inline void login_path(std::string& out, std::string_view app_id, std::string_view provider, std::string_view action) {
+  out.append(api_root).append("/app/");
+  append_path_segment(out, app_id);
+  out.append("/auth/providers/").append(provider).append("/").append(action);
+}
+
+}  // namespace detail
+
+/// POST {host}/api/client/v2.0/auth/api_keys with {"name":"<name>"}. Refuses a name that is not UTF-8;
+/// the name rules themselves are validate_key_name's, which the client applies first.
+inline std::optional<api_error> build_create_key(http_request& out, const request_context& ctx, std::string_view name) {
+  if (!apikeys::detail::is_valid_utf8(name)) return detail::not_utf8("the API key name");
+  detail::start(out, http_method::post, ctx, keys_path);
+  out.body.append("{");
+  apikeys::detail::append_json_member(out.body, "name", name);
+  out.body.append("}");
+  return std::nullopt;
+}
+
+/// GET {host}/api/client/v2.0/auth/api_keys
+inline void build_fetch_keys(http_request& out, const request_context& ctx) {
+  detail::start(out, http_method::get, ctx, keys_path);
+}
+/// GET {host}/api/client/v2.0/auth/api_keys/{id}
+inline void build_fetch_key(http_request& out, const request_context& ctx, const object_id& id) {
+  detail::key_route(out, http_method::get, ctx, id, "");
+}
+/// DELETE {host}/api/client/v2.0/auth/api_keys/{id}
+inline void build_delete_key(http_request& out, const request_context& ctx, const object_id& id) {
+  detail::key_route(out, http_method::delete_, ctx, id, "");
+}
+/// PUT {host}/api/client/v2.0/auth/api_keys/{id}/enable
+inline void build_enable_key(http_request& out, const request_context& ctx, const object_id& id) {
+  detail::key_route(out, http_method::put, ctx, id, "/enable");
+}
+/// PUT {host}/api/client/v2.0/auth/api_keys/{id}/disable
+inline void build_disable_key(http_request& out, const request_context& ctx, const object_id& id) {
+  detail::key_route(out, http_method::put, ctx, id, "/disable");
+}
+
+/// POST {host}/api/client/v2.0/app/{app_id}/auth/providers/{provider}/login with the credential, then
+/// `options.device` (section 4). No Authorization header.
+inline std::optional<api_error> build_login(http_request& out, const request_context& ctx, std::string_view app_id,
+                                            const credentials& creds, const device_info& device) {
+  using apikeys::detail::append_json_member;
+  const std::string_view proof = creds.proof().reveal();
+  if (!apikeys::detail::is_valid_utf8(creds.username())) return detail::not_utf8("the email");
+  if (!apikeys::detail::is_valid_utf8(proof)) return detail::not_utf8("the password, key or token");
+  const std::string_view device_fields[][2] = {
+      {"appId", app_id},
+      {"platform", device.platform},
+      {"platformVersion", device.platform_version},
+      {"sdk", device.sdk},
+      {"sdkVersion", device.sdk_version},
+      {"cpuArch", device.cpu_arch},
+      {"deviceName", device.device_name},
+      {"deviceVersion", device.device_version},
+      {"frameworkName", device.framework_name},
+      {"frameworkVersion", device.framework_version},
+      {"coreVersion", device.core_version},
+      {"bundleId", device.bundle_id},
+  };
+  for (const auto& field : device_fields)
+    if (!apikeys::detail::is_valid_utf8(field[1])) return detail::not_utf8(std::string{"device field "} + std::string{field[0]});
+
+  const request_context no_token{ctx.host, {}, ctx.timeout};
+  detail::start(out, http_method::post, no_token, "");
+  detail::login_path(out.url, app_id, creds.provider(), "login");
+  out.body.push_back('{');
+  switch (creds.provider_kind()) {
+    case credentials::kind::anonymous: append_json_member(out.body, "provider", "anon-user"); break;
+    case credentials::kind::email_password:
+      append_json_member(out.body, "provider", "local-userpass");
+      out.body.push_back(',');
+      append_json_member(out.body, "username", creds.username());
+      out.body.push_back(',');
+      append_json_member(out.body, "password", proof);
+      break;
+    case credentials::kind::api_key:
+      append_json_member(out.body, "provider", "api-key");
+      out.body.push_back(',');
+      append_json_member(out.body, "key", proof);
+      break;
+    case credentials::kind::custom_token: append_json_member(out.body, "token", proof); break;
+  }
+  out.body.append(",\"options\":{\"device\":{");
+  bool first = true;
+  for (const auto& field : device_fields) {
+    if (!first) out.body.push_back(',');
+    first = false;
+    append_json_member(out.body, field[0], field[1]);
+  }
+  out.body.append("}}}");
+  return std::nullopt;
+}
+
+/// POST {host}/api/client/v2.0/app/{app_id}/auth/providers/local-userpass/register with
+/// {"email":...,"password":...}. No Authorization header.
+inline std::optional<api_error> build_register(http_request& out, const request_context& ctx, std::string_view app_id,
+                                               std::string_view email, std::string_view password) {
+  if (!apikeys::detail::is_valid_utf8(email)) return detail::not_utf8("the email");
+  if (!apikeys::detail::is_valid_utf8(password)) return detail::not_utf8("the password");
+  const request_context no_token{ctx.host, {}, ctx.timeout};
+  detail::start(out, http_method::post, no_token, "");
+  detail::login_path(out.url, app_id, "local-userpass", "register");
+  out.body.push_back('{');
+  apikeys::detail::append_json_member(out.body, "email", email);
+  out.body.push_back(',');
+  apikeys::detail::append_json_member(out.body, "password", password);
+  out.body.push_back('}');
+  return std::nullopt;
+}
+
+/// POST {host}/api/client/v2.0/auth/session with the refresh token: a new access token.
+inline void build_refresh(http_request& out, const request_context& ctx) {
+  detail::start(out, http_method::post, ctx, session_path);
+}
+/// DELETE {host}/api/client/v2.0/auth/session with the refresh token.
+inline void build_logout(http_request& out, const request_context& ctx) {
+  detail::start(out, http_method::delete_, ctx, session_path);
+}
+/// GET {host}/api/client/v2.0/auth/profile with the access token.
+inline void build_profile(http_request& out, const request_context& ctx) {
+  detail::start(out, http_method::get, ctx, profile_path);
+}
+
+/// GET {base_url}/api/client/v2.0/app/{app_id}/location, with no headers at all (section 6).
+inline void build_location(http_request& out, std::string_view base_url, std::string_view app_id,
+                           std::chrono::milliseconds timeout) {
+  while (base_url.ends_with('/')) base_url.remove_suffix(1);
+  out.method = http_method::get;
+  out.url.assign(base_url);
+  out.url.append(api_root).append("/app/");
+  detail::append_path_segment(out.url, app_id);
+  out.url.append("/location");
+  out.headers.clear();
+  out.body.clear();
+  out.timeout = timeout;
+}
+
+}  // namespace apikeys::ops
+
+#endif  // APIKEYS_OPERATIONS_HPP
+// ---- end apikeys/operations.hpp ----
+// ---- begin apikeys/error_policy.hpp ----
+// apikeys error policies: how a client hands its internal result<T> to the caller.
+#ifndef APIKEYS_ERROR_POLICY_HPP
+#define APIKEYS_ERROR_POLICY_HPP
+
+namespace apikeys {
+
+namespace detail {
+template <class>
+inline constexpr bool dependent_false = false;
+}  // namespace detail
+
+/// The default: a call returns T itself and throws api_exception on failure.
+struct throw_on_error {
+  template <class T>
+  static T apply(result<T>&& r) {
+#if APIKEYS_HAS_EXCEPTIONS
+    if (!r) throw api_exception(std::move(r).error());
+    if constexpr (!std::is_void_v<T>) return std::move(*r);
+#else
+    static_assert(detail::dependent_false<T>,
+                  "apikeys::throw_on_error needs exceptions; in a -fno-exceptions build use apikeys::return_result");
+#endif
+  }
+};
+
+/// A call returns result<T>: check it, nothing is thrown.
+struct return_result {
+  template <class T>
+  static result<T> apply(result<T>&& r) noexcept {
+    return std::move(r);
+  }
+};
+
+/// An ErrorPolicy maps result<T> onto what a call returns.
+template <class P>
+concept error_policy = requires(result<int>&& r) { P::template apply<int>(std::move(r)); };
+
+}  // namespace apikeys
+
+#endif  // APIKEYS_ERROR_POLICY_HPP
+// ---- end apikeys/error_policy.hpp ----
+// ---- begin apikeys/executor.hpp ----
+// apikeys executors: where a call runs and what the caller holds while it does.
+#ifndef APIKEYS_EXECUTOR_HPP
+#define APIKEYS_EXECUTOR_HPP
+
+namespace apikeys {
+
+/// The default: the call runs on the caller's thread and returns its value.
+/// Thread safety: stateless; share it freely.
+struct inline_executor {
+  template <class Operation>
+  std::invoke_result_t<Operation&> execute(Operation&& operation) const {
+    return operation();
+  }
+};
+
+/// An Executor runs a nullary operation and shapes what the call returns.
+template <class E>
+concept executor = requires(E& e) { e.execute([] { return 0; }); };
+
+}  // namespace apikeys
+
+#endif  // APIKEYS_EXECUTOR_HPP
+// ---- end apikeys/executor.hpp ----
+// ---- begin apikeys/client.hpp ----
+// apikeys::basic_api_key_client: the six key operations of one user's session.
+#ifndef APIKEYS_CLIENT_HPP
+#define APIKEYS_CLIENT_HPP
+
+// ---- begin apikeys/detail/exchange.hpp ----
+// apikeys::detail: the shared middle of every call: send, turn failures into api_error, classify.
+#ifndef APIKEYS_DETAIL_EXCHANGE_HPP
+#define APIKEYS_DETAIL_EXCHANGE_HPP
+
+namespace apikeys::detail {
+
+inline api_error client_error(errc code, std::string message) {
+  api_error e;
+  e.code = code;
+  e.message = std::move(message);
+  return e;
+}
+
+inline api_error from_transport_error(transport_error&& failure) {
+  api_error e;
+  e.code = kind_of(failure.code) == error_kind::transport ? failure.code : errc::transport_error;
+  e.message = failure.message.empty() ? std::string{to_string(e.code)} : std::move(failure.message);
+  return e;
+}
+
+// A request may hold a bearer token and credentials, a response a key value or tokens: once a call is done
+// with them, their bytes are zeroed rather than left in freed memory.
+inline void wipe(http_request& request) noexcept {
+  for (auto& h : request.headers)
+    if (iequals(h.name, "authorization")) secure_wipe(h.value.data(), h.value.size());
+  secure_wipe(request.body.data(), request.body.size());
+}
+inline void wipe(http_response& response) noexcept { secure_wipe(response.body.data(), response.body.size()); }
+
+// One exchange: whatever the transport does (returns, reports, throws), the caller gets a response or
+// a transport-kind api_error; an HTTP status is never mistaken for a transport failure or the reverse.
+template <class Transport>
+result<http_response> send(Transport& transport, const http_request& request) {
+#if APIKEYS_HAS_EXCEPTIONS
+  try {
+#endif
+    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(transport.send(request))>, http_response>) {
+      return transport.send(request);
+    } else {
+      auto sent = transport.send(request);
+      if (!sent) return unexpected{from_transport_error(std::move(sent).error())};
+      return std::move(*sent);
+    }
+#if APIKEYS_HAS_EXCEPTIONS
+  } catch (const std::exception& ex) {
+    return unexpected{client_error(errc::transport_error, std::string{"the transport threw: "} + ex.what())};
+  } catch (...) {
+    return unexpected{client_error(errc::transport_error, "the transport threw an unknown exception")};
+  }
+#endif
+}
+
+// Send, then apply section 5's rules: a response comes back only when it carries no error.
+template <class Transport>
+result<http_response> exchange(Transport& transport, http_request& request) {
+  auto response = send(transport, request);
+  wipe(request);
+  if (!response) return response;
+  if (auto error = classify_response(*response)) {
+    wipe(*response);
+    return unexpected{std::move(*error)};
+  }
+  return response;
+}
+
+}  // namespace apikeys::detail
+
+#endif  // APIKEYS_DETAIL_EXCHANGE_HPP
+// ---- end apikeys/detail/exchange.hpp ----
+namespace apikeys {
+
+struct client_options {
+  std::chrono::milliseconds timeout{60'000};  ///< copied into every request's `timeout`
+};
+
+/// Manages the API keys of the user whose session it was given (never an implicit "current user").
+/// Every call sends the session's refresh token, as the server requires; a 401 answer ends the session
+/// (PROTOCOL.md section 7) and the error is returned as the server gave it, without a retry.
+///
+/// Transport may be a reference type (`my_transport&`) to share one transport between clients.
+/// Thread safety: every method may be called concurrently from many threads provided the Transport's
+/// send() may; the session is shared safely. The client must outlive calls still running on an executor.
+template <class Transport, class Executor = inline_executor, class ErrorPolicy = throw_on_error>
+class basic_api_key_client {
+  static_assert(detail::check_transport<Transport>());
+  static_assert(executor<Executor>, "apikeys: Executor needs execute(operation) (see apikeys/executor.hpp)");
+  static_assert(error_policy<ErrorPolicy>, "apikeys: ErrorPolicy needs a static apply(result<T>&&) (see error_policy.hpp)");
+
+ public:
+  using transport_type = Transport;
+  using executor_type = Executor;
+  using error_policy_type = ErrorPolicy;
+
+  basic_api_key_client(Transport transport, std::shared_ptr<session> user, client_options options = {},
+                       Executor executor = {})
+      : transport_(std::forward<Transport>(transport)),
+        session_(std::move(user)),
+        options_(options),
+        executor_(std::move(executor)) {}
+
+  /// Creates a key named `name` ([A-Za-z0-9_-], checked before sending). The result is the only place the
+  /// key's secret value ever appears: store it now.
+  decltype(auto) create(std::string_view name) {
+    return executor_.execute([this, name = std::string{name}] { return ErrorPolicy::apply(do_create(name)); });
+  }
+  /// The key with this id, or an empty optional when the user has no such key.
+  decltype(auto) fetch(const object_id& id) {
+    return executor_.execute([this, id] { return ErrorPolicy::apply(do_fetch(id)); });
+  }
+  /// Every key of the user, in creation order, without secrets.
+  decltype(auto) fetch_all() {
+    return executor_.execute([this] { return ErrorPolicy::apply(do_fetch_all()); });
+  }
+  /// Enables a key; enabling an enabled key succeeds. A missing key is an api_key_not_found error.
+  decltype(auto) enable(const object_id& id) {
+    return executor_.execute([this, id] { return ErrorPolicy::apply(do_toggle(id, true)); });
+  }
+  /// Disables a key: logins with it are refused until it is enabled again. A missing key is an error.
+  decltype(auto) disable(const object_id& id) {
+    return executor_.execute([this, id] { return ErrorPolicy::apply(do_toggle(id, false)); });
+  }
+  /// Deletes a key; deleting a key that does not exist succeeds.
+  decltype(auto) remove(const object_id& id) {
+    return executor_.execute([this, id] { return ErrorPolicy::apply(do_remove(id)); });
+  }
+
+  const std::shared_ptr<session>& user() const noexcept { return session_; }
+  const client_options& options() const noexcept { return options_; }
+  std::remove_reference_t<Transport>& transport() noexcept { return transport_; }
+  Executor& executor() noexcept { return executor_; }
+
+  // The operations themselves, as result<T>, for executors and policies built on this client.
+  result<api_key> do_create(std::string_view name) {
+    if (auto invalid = ops::validate_key_name(name)) return failed<api_key>(std::move(*invalid), "create API key", name);
+    auto response = call([&](http_request& request, const ops::request_context& ctx) {
+      return ops::build_create_key(request, ctx, name);
+    });
+    if (!response) return failed<api_key>(std::move(response).error(), "create API key", name);
+    auto key = decode_created_key(*response);
+    detail::wipe(*response);
+    if (!key) return failed<api_key>(std::move(key).error(), "create API key", name);
+    return key;
+  }
+
+  result<std::optional<api_key>> do_fetch(const object_id& id) {
+    auto response = call([&](http_request& request, const ops::request_context& ctx) {
+      ops::build_fetch_key(request, ctx, id);
+      return std::optional<api_error>{};
+    });
+    if (!response) {
+      if (response.error().code == errc::api_key_not_found) return std::optional<api_key>{};
+      return failed<std::optional<api_key>>(std::move(response).error(), "fetch API key", id);
+    }
+    auto key = decode_key(*response);
+    if (!key) return failed<std::optional<api_key>>(std::move(key).error(), "fetch API key", id);
+    return std::optional<api_key>{std::move(*key)};
+  }
+
+  result<std::vector<api_key>> do_fetch_all() {
+    auto response = call([&](http_request& request, const ops::request_context& ctx) {
+      ops::build_fetch_keys(request, ctx);
+      return std::optional<api_error>{};
+    });
+    if (!response) return failed<std::vector<api_key>>(std::move(response).error(), "fetch all API keys", std::string_view{});
+    auto keys = decode_key_list(*response);
+    if (!keys) return failed<std::vector<api_key>>(std::move(keys).error(), "fetch all API keys", std::string_view{});
+    return keys;
+  }
+
+  result<void> do_toggle(const object_id& id, bool enable) {
+    auto response = call([&](http_request& request, const ops::request_context& ctx) {
+      (enable ? ops::build_enable_key : ops::build_disable_key)(request, ctx, id);
+      return std::optional<api_error>{};
+    });
+    if (!response) return failed<void>(std::move(response).error(), enable ? "enable API key" : "disable API key", id);
+    return {};
+  }
+
+  result<void> do_remove(const object_id& id) {
+    auto response = call([&](http_request& request, const ops::request_context& ctx) {
+      ops::build_delete_key(request, ctx, id);
+      return std::optional<api_error>{};
+    });
+    if (!response && response.error().code != errc::api_key_not_found)
+      return failed<void>(std::move(response).error(), "delete API key", id);
+    return {};
+  }
+
+ private:
+  // Builds under the session's lock (the token is read once, never copied out), sends, classifies, and
+  // ends the session on a 401: every key route takes the refresh token, so a 401 means it is dead.
+  template <class Build>
+  result<http_response> call(Build&& build) {
+    if (!session_) return unexpected{detail::client_error(errc::not_logged_in, "no session: log in first")};
+    http_request request;
+    std::optional<api_error> invalid;
+    const bool logged_in = session_->with_refresh_token([&](std::string_view token) {
+      invalid = build(request, ops::request_context{session_->host(), token, options_.timeout});
+    });
+    if (!logged_in)
+      return unexpected{detail::client_error(errc::not_logged_in, "the user must be logged in to manage API keys")};
+    if (invalid) {
+      detail::wipe(request);
+      return unexpected{std::move(*invalid)};
+    }
+    auto response = detail::exchange(transport_, request);
+    if (!response && response.error().http_status == 401) session_->log_out();
+    return response;
+  }
+
+  template <class T, class Subject>
+  static result<T> failed(api_error error, std::string_view action, const Subject& subject) {
+    error.context.assign(action);
+    if constexpr (std::is_same_v<Subject, object_id>) {
+      error.context.append(" ").append(subject.to_string());
+    } else if constexpr (std::is_convertible_v<Subject, std::string_view>) {
+      const std::string_view name{subject};
+      if (!name.empty() && error.code != errc::invalid_argument) error.context.append(" \"").append(name).append("\"");
+    }
+    return unexpected{std::move(error)};
+  }
+
+  Transport transport_;
+  std::shared_ptr<session> session_;
+  client_options options_;
+  Executor executor_;
+};
+
+template <class Transport>
+using api_key_client = basic_api_key_client<Transport>;
+
+}  // namespace apikeys
+
+#endif  // APIKEYS_CLIENT_HPP
+// ---- end apikeys/client.hpp ----
+// ---- begin apikeys/app.hpp ----
+// apikeys::basic_app_client: logging in, sessions, location, and the key clients of logged-in users.
+#ifndef APIKEYS_APP_HPP
+#define APIKEYS_APP_HPP
+
+namespace apikeys {
+
+/// One App Services app: registers users, logs devices in (email/password, API key, anonymous, custom
+/// token), refreshes and ends sessions, and hands out key clients for logged-in users. Before its first
+/// request it asks the location route once where the app lives; every session it makes talks to that host.
+///
+/// Transport may be a reference type (`my_transport&`). Thread safety: every method may be called
+/// concurrently provided the Transport's send() may; the location is looked up once even then.
+template <class Transport, class Executor = inline_executor, class ErrorPolicy = throw_on_error>
+class basic_app_client {
+  static_assert(detail::check_transport<Transport>());
+  static_assert(executor<Executor>, "apikeys: Executor needs execute(operation) (see apikeys/executor.hpp)");
+  static_assert(error_policy<ErrorPolicy>, "apikeys: ErrorPolicy needs a static apply(result<T>&&) (see error_policy.hpp)");
+
+ public:
+  using transport_type = Transport;
+  using transport_ref = std::remove_reference_t<Transport>&;
+
+  basic_app_client(Transport transport, app_config config, Executor executor = {})
+      : transport_(std::forward<Transport>(transport)), config_(std::move(config)), executor_(std::move(executor)) {}
+
+  /// Logs in and returns the new session (a std::shared_ptr<session>, shared by the clients that use it).
+  decltype(auto) log_in(const credentials& creds) {
+    return executor_.execute([this, creds] { return ErrorPolicy::apply(do_log_in(creds)); });
+  }
+  /// Registers an email/password user; the user can log in at once.
+  decltype(auto) register_user(std::string_view email, std::string_view password) {
+    return executor_.execute([this, email = std::string{email}, password = secret{password}] {
+      return ErrorPolicy::apply(do_register_user(email, password.reveal()));
+    });
+  }
+  /// Replaces the session's access token. A 401 ends the session (section 7).
+  decltype(auto) refresh(std::shared_ptr<session> user) {
+    return executor_.execute([this, user = std::move(user)] { return ErrorPolicy::apply(do_refresh(user)); });
+  }
+  /// Revokes the session on the server and ends it here; the session ends here even when the server
+  /// cannot be reached (the error is still reported). Logging out a logged-out session sends nothing.
+  decltype(auto) log_out(std::shared_ptr<session> user) {
+    return executor_.execute([this, user = std::move(user)] { return ErrorPolicy::apply(do_log_out(user)); });
+  }
+  /// The user's profile. Uses the access token; a 401 is answered by one refresh and one retry.
+  decltype(auto) profile(std::shared_ptr<session> user) {
+    return executor_.execute([this, user = std::move(user)] { return ErrorPolicy::apply(do_profile(user)); });
+  }
+  /// Where the app lives; looked up once, then cached.
+  decltype(auto) location() {
+    return executor_.execute([this] { return ErrorPolicy::apply(do_location()); });
+  }
+
+  /// A key client for `user`, sharing this app's transport (the app must outlive it). Pick another
+  /// executor or error policy per client: `app.api_keys<apikeys::return_result>(user)`.
+  template <class Policy = ErrorPolicy, class Exec = Executor>
+  basic_api_key_client<transport_ref, Exec, Policy> api_keys(std::shared_ptr<session> user, Exec executor = {}) {
+    return basic_api_key_client<transport_ref, Exec, Policy>(transport_, std::move(user), client_options{config_.timeout},
+                                                             std::move(executor));
+  }
+
+  const app_config& config() const noexcept { return config_; }
+  transport_ref transport() noexcept { return transport_; }
+
+  // The operations themselves, as result<T>.
+  result<std::shared_ptr<session>> do_log_in(const credentials& creds) {
+    auto host = do_location();
+    if (!host) return failed<std::shared_ptr<session>>(std::move(host).error(), "log in");
+    http_request request;
+    if (auto invalid = ops::build_login(request, context(host->hostname, {}), config_.app_id, creds, config_.device)) {
+      detail::wipe(request);
+      return failed<std::shared_ptr<session>>(std::move(*invalid), "log in");
+    }
+    auto response = detail::exchange(transport_, request);
+    if (!response) return failed<std::shared_ptr<session>>(std::move(response).error(), "log in");
+    auto login = decode_login(*response);
+    detail::wipe(*response);
+    if (!login) return failed<std::shared_ptr<session>>(std::move(login).error(), "log in");
+    return std::make_shared<session>(std::move(login->user_id), std::move(login->device_id), std::string{creds.provider()},
+                                     host->hostname, std::move(login->access_token), std::move(login->refresh_token));
+  }
+
+  result<void> do_register_user(std::string_view email, std::string_view password) {
+    auto host = do_location();
+    if (!host) return failed<void>(std::move(host).error(), "register user");
+    http_request request;
+    if (auto invalid = ops::build_register(request, context(host->hostname, {}), config_.app_id, email, password)) {
+      detail::wipe(request);
+      return failed<void>(std::move(*invalid), "register user");
+    }
+    auto response = detail::exchange(transport_, request);
+    if (!response) return failed<void>(std::move(response).error(), "register user");
+    return {};
+  }
+
+  result<void> do_refresh(const std::shared_ptr<session>& user) {
+    auto response = with_refresh_token(user, [](http_request& request, const ops::request_context& ctx) {
+      ops::build_refresh(request, ctx);
+    });
+    if (!response) return failed<void>(std::move(response).error(), "refresh session");
+    auto token = decode_access_token(*response);
+    detail::wipe(*response);
+    if (!token) return failed<void>(std::move(token).error(), "refresh session");
+    user->set_access_token(std::move(*token));
+    return {};
+  }
+
+  result<void> do_log_out(const std::shared_ptr<session>& user) {
+    if (user && !user->logged_in()) return {};
+    auto response = with_refresh_token(user, [](http_request& request, const ops::request_context& ctx) {
+      ops::build_logout(request, ctx);
+    });
+    if (user) user->log_out();
+    if (!response) return failed<void>(std::move(response).error(), "log out");
+    return {};
+  }
+
+  result<user_profile> do_profile(const std::shared_ptr<session>& user) {
+    if (!user) return failed<user_profile>(detail::client_error(errc::not_logged_in, "no session: log in first"), "profile");
+    for (int attempt = 0;; ++attempt) {
+      http_request request;
+      const bool ok = user->with_access_token([&](std::string_view token) {
+        ops::build_profile(request, context(user->host(), token));
+      });
+      if (!ok) return failed<user_profile>(detail::client_error(errc::not_logged_in, "the user must be logged in"), "profile");
+      auto response = detail::exchange(transport_, request);
+      if (!response) {
+        if (response.error().http_status == 401 && attempt == 0) {
+          if (auto refreshed = do_refresh(user); !refreshed) return unexpected{std::move(refreshed).error()};
+          continue;
+        }
+        return failed<user_profile>(std::move(response).error(), "profile");
+      }
+      auto profile = decode_profile(*response);
+      if (!profile) return failed<user_profile>(std::move(profile).error(), "profile");
+      return profile;
+    }
+  }
+
+  result<location_response> do_location() {
+    std::lock_guard lock(location_mutex_);  // one lookup in flight; later callers wait for its answer
+    if (location_) return *location_;
+    http_request request;
+    ops::build_location(request, config_.base_url, config_.app_id, config_.timeout);
+    auto response = detail::exchange(transport_, request);
+    if (!response) return failed<location_response>(std::move(response).error(), "look up the app's location");
+    auto found = decode_location(*response);
+    if (!found) return failed<location_response>(std::move(found).error(), "look up the app's location");
+    location_ = *found;
+    return found;
+  }
+
+ private:
+  ops::request_context context(std::string_view host, std::string_view token) const {
+    return ops::request_context{host, token, config_.timeout};
+  }
+
+  // Refresh and log out send the refresh token; a 401 means the session is over (section 7).
+  template <class Build>
+  result<http_response> with_refresh_token(const std::shared_ptr<session>& user, Build&& build) {
+    if (!user) return unexpected{detail::client_error(errc::not_logged_in, "no session: log in first")};
+    http_request request;
+    const bool ok = user->with_refresh_token([&](std::string_view token) { build(request, context(user->host(), token)); });
+    if (!ok) return unexpected{detail::client_error(errc::not_logged_in, "the user must be logged in")};
+    auto response = detail::exchange(transport_, request);
+    if (!response && response.error().http_status == 401) user->log_out();
+    return response;
+  }
+
+  template <class T>
+  static result<T> failed(api_error error, std::string_view action) {
+    if (error.context.empty()) error.context.assign(action);
+    return unexpected{std::move(error)};
+  }
+
+  Transport transport_;
+  app_config config_;
+  Executor executor_;
+  std::mutex location_mutex_;
+  std::optional<location_response> location_;
+};
+
+template <class Transport>
+using app_client = basic_app_client<Transport>;
+
+}  // namespace apikeys
+
+#endif  // APIKEYS_APP_HPP
+// ---- end apikeys/app.hpp ----
+#endif  // APIKEYS_APIKEYS_HPP
+// ---- end apikeys/apikeys.hpp ----
