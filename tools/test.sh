@@ -5,12 +5,13 @@
 #   gcc            g++, Debug
 #   clang-asan     clang++-14, Debug, AddressSanitizer + UndefinedBehaviorSanitizer
 #   single-header  g++ against single_include/apikeys/apikeys.hpp (only when that file exists)
+#   tsan           clang++-14, ThreadSanitizer (compile-fail and amalgamation checks are left to the others)
 # Each leg builds in build/<leg>. Exits non-zero when any leg fails.
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-all_legs=(gcc clang-asan single-header)
+all_legs=(gcc clang-asan single-header tsan)
 packages=(cmake ninja-build g++ clang-14 libclang-rt-14-dev libsimdjson-dev libfmt-dev doctest-dev
           libcpp-httplib-dev libcurl4-openssl-dev libssl-dev pkg-config python3 openssl)
 jobs=2
@@ -22,7 +23,7 @@ if [ ${#legs[@]} -eq 0 ]; then
 fi
 for leg in "${legs[@]}"; do
   case "$leg" in
-    gcc|clang-asan|single-header) ;;
+    gcc|clang-asan|single-header|tsan) ;;
     -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown leg '$leg' (known: ${all_legs[*]})" >&2; exit 2 ;;
   esac
@@ -58,12 +59,17 @@ fi
 # For the sanitized leg: leaks count as failures, and a UB report stops the test with a stack.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1:strict_init_order=1:check_initialization_order=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
 declare -A status=()
 failed=0
 
 run_leg() {
   local leg="$1"
   shift
+  local ctest_args=()
+  if [ "$leg" = tsan ]; then
+    ctest_args=(-LE "compile_fail|amalgamation")
+  fi
   local dir="build/$leg"
   echo
   echo "=== $leg: configure ($dir) ==="
@@ -77,7 +83,7 @@ run_leg() {
     return 1
   fi
   echo "=== $leg: test ==="
-  if ! ctest --test-dir "$dir" --output-on-failure -j "$jobs"; then
+  if ! ctest --test-dir "$dir" --output-on-failure -j "$jobs" "${ctest_args[@]}"; then
     status[$leg]="FAILED (tests)"
     return 1
   fi
@@ -92,6 +98,10 @@ for leg in "${legs[@]}"; do
     clang-asan)
       run_leg clang-asan -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=Debug \
         -DAPIKEYS_SANITIZE=address,undefined || failed=1
+      ;;
+    tsan)
+      run_leg tsan -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DAPIKEYS_SANITIZE=thread || failed=1
       ;;
     single-header)
       if [ ! -f single_include/apikeys/apikeys.hpp ]; then
