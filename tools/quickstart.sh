@@ -19,30 +19,8 @@ case "${1:-}" in
 esac
 
 # --- packages -----------------------------------------------------------------------------------------------
-if [ "${APIKEYS_SKIP_PACKAGE_CHECK:-0}" != 1 ]; then
-  if ! command -v dpkg-query >/dev/null 2>&1; then
-    echo "quickstart.sh: dpkg-query not found; this script expects Debian 12 packages." >&2
-    echo "quickstart.sh: set APIKEYS_SKIP_PACKAGE_CHECK=1 to skip the check if the tools are installed otherwise." >&2
-    exit 1
-  fi
-  missing=()
-  for p in "${packages[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-      missing+=("$p")
-    fi
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    if [ "$(id -u)" -eq 0 ]; then
-      echo "quickstart.sh: installing missing packages: ${missing[*]}"
-      apt-get update || exit 1
-      DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" || exit 1
-    else
-      echo "quickstart.sh: missing packages; install them as root with:" >&2
-      echo "apt-get install -y ${missing[*]}"
-      exit 1
-    fi
-  fi
-fi
+. tools/lib/packages.sh
+ensure_packages quickstart.sh "${packages[@]}" || exit 1
 
 # --- build --------------------------------------------------------------------------------------------------
 # The build's chatter goes to a log that is shown only when something fails, so the story stands alone.

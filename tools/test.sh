@@ -30,30 +30,8 @@ for leg in "${legs[@]}"; do
 done
 
 # --- packages -----------------------------------------------------------------------------------------------
-if [ "${APIKEYS_SKIP_PACKAGE_CHECK:-0}" != 1 ]; then
-  if ! command -v dpkg-query >/dev/null 2>&1; then
-    echo "test.sh: dpkg-query not found; this script expects Debian 12 packages." >&2
-    echo "test.sh: set APIKEYS_SKIP_PACKAGE_CHECK=1 to skip the check if the tools are installed otherwise." >&2
-    exit 1
-  fi
-  missing=()
-  for p in "${packages[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-      missing+=("$p")
-    fi
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    if [ "$(id -u)" -eq 0 ]; then
-      echo "test.sh: installing missing packages: ${missing[*]}"
-      apt-get update || exit 1
-      DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" || exit 1
-    else
-      echo "test.sh: missing packages; install them as root with:" >&2
-      echo "apt-get install -y ${missing[*]}"
-      exit 1
-    fi
-  fi
-fi
+. tools/lib/packages.sh
+ensure_packages test.sh "${packages[@]}" || exit 1
 
 # --- legs ---------------------------------------------------------------------------------------------------
 # For the sanitized leg: leaks count as failures, and a UB report stops the test with a stack.
