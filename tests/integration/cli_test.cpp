@@ -36,6 +36,8 @@
 
 #include <apikeys/version.hpp>
 
+#include "support/emulator_process.hpp"
+
 extern char** environ;
 
 #ifndef APIKEYS_CLI_PATH
@@ -193,79 +195,6 @@ run_result run_program(const std::string& program, const std::vector<std::string
   result.status = decode_wait_status(status);
   return result;
 }
-
-/// apikeys-emulator in a child process: started in the constructor (its first stdout line is its base
-/// URL), stopped with SIGTERM in stop() or the destructor, and killed if it does not stop in time.
-class emulator_process {
- public:
-  emulator_process(const std::vector<std::string>& args, const std::string& log_path) {
-    pipe_pair out;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, out.write, STDOUT_FILENO);
-    // Its request log goes to a file: a pipe nobody reads would fill up and stall the server.
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    std::vector<std::string> argv_strings{APIKEYS_EMULATOR_PATH};
-    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-    auto argv = c_strings(argv_strings);
-    const int spawned = ::posix_spawn(&pid_, APIKEYS_EMULATOR_PATH, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (spawned != 0) throw std::runtime_error(std::string{"posix_spawn apikeys-emulator: "} + std::strerror(spawned));
-    out.close_write();
-
-    const auto deadline = clock_type::now() + child_time_limit;
-    std::string line;
-    while (line.find('\n') == std::string::npos) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
-      pollfd fd{out.read, POLLIN, 0};
-      if (left <= 0ms || (::poll(&fd, 1, static_cast<int>(left.count())) < 0 && errno != EINTR)) break;
-      if (fd.revents == 0) continue;
-      char buffer[256];
-      const ssize_t n = ::read(out.read, buffer, sizeof buffer);
-      if (n <= 0) break;
-      line.append(buffer, static_cast<std::size_t>(n));
-    }
-    if (line.find('\n') == std::string::npos || !line.starts_with("http://127.0.0.1:")) {
-      stop();
-      throw std::runtime_error("apikeys-emulator did not print its base URL; it printed: " + line);
-    }
-    base_url_ = line.substr(0, line.find('\n'));
-  }
-  ~emulator_process() { stop(); }
-  emulator_process(const emulator_process&) = delete;
-  emulator_process& operator=(const emulator_process&) = delete;
-
-  const std::string& base_url() const noexcept { return base_url_; }
-
-  /// SIGTERM, then up to 10 s for a clean exit, then SIGKILL. The exit status, or 128 + a signal.
-  int stop() {
-    if (pid_ <= 0) return status_;
-    ::kill(pid_, SIGTERM);
-    const auto deadline = clock_type::now() + 10s;
-    int status = 0;
-    for (;;) {
-      const pid_t done = ::waitpid(pid_, &status, WNOHANG);
-      if (done == pid_) break;
-      if (done < 0 && errno != EINTR) break;
-      if (clock_type::now() >= deadline) {
-        ::kill(pid_, SIGKILL);
-        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-        }
-        break;
-      }
-      std::this_thread::sleep_for(5ms);
-    }
-    status_ = decode_wait_status(status);
-    pid_ = -1;
-    return status_;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int status_ = -1;
-  std::string base_url_;
-};
 
 /// A private directory under the system's temp dir, removed with everything in it.
 class temp_dir {
@@ -673,9 +602,8 @@ TEST_CASE("apikeys CLI: help, version and usage errors need no server") {
 
 TEST_CASE("apikeys CLI: every command against apikeys-emulator") {
   temp_dir dir;
-  emulator_process emulator({"--port", "0", "--app-id", std::string{app_id}, "--user", "alice@example.com:pw1", "--user",
-                             "bob@example.com:pw2"},
-                            dir / "emulator.log");
+  apikeys_tests::emulator_process emulator({"--app-id", std::string{app_id}, "--user", "alice@example.com:pw1", "--user",
+                             "bob@example.com:pw2"});
   dead_port nowhere;
   cli_driver cli(dir);
   secret_ledger secrets;
