@@ -155,10 +155,11 @@ inline std::optional<api_error> finish_document(simdjson::ondemand::document& do
   return std::nullopt;
 }
 
-// Decodes an object whose members are all required strings, in any order, unknown members ignored.
-template <std::size_t N>
+// Decodes an object whose members named in `names` are required strings, in any order, unknown members
+// ignored; `store(i, text)` takes the i-th one's text, which lives only until the next parse.
+template <std::size_t N, class Store>
 std::optional<api_error> read_required_strings(const http_response& response, std::string_view expected,
-                                               const std::string_view (&names)[N], std::string (&out)[N]) {
+                                               const std::string_view (&names)[N], Store&& store) {
   simdjson::ondemand::document doc;
   object obj;
   if (auto err = open_object(response, doc, obj, expected)) return err;
@@ -169,7 +170,7 @@ std::optional<api_error> read_required_strings(const http_response& response, st
     for (std::size_t i = 0; i < N; ++i) {
       if (name != names[i]) continue;
       if (auto e = read_string(value, "", name, seen[i], text, response.status)) return e;
-      out[i].assign(text);
+      store(i, text);
     }
     return std::nullopt;
   });
@@ -245,26 +246,30 @@ inline result<std::vector<api_key>> decode_key_list(const http_response& respons
   return keys;
 }
 
-/// A log in's answer: the four required strings of PROTOCOL.md section 4.
+/// A log in's answer: the four required strings of PROTOCOL.md section 4. The tokens go straight from
+/// the parser's buffer into secrets, never through an ordinary string.
 inline result<login_response> decode_login(const http_response& response) {
   static constexpr std::string_view names[] = {"access_token", "refresh_token", "user_id", "device_id"};
-  std::string values[4];
-  auto err = detail::read_required_strings(response, "a login response object", names, values);
   login_response out;
-  out.access_token = secret(std::move(values[0]));
-  out.refresh_token = secret(std::move(values[1]));
+  auto err = detail::read_required_strings(response, "a login response object", names,
+                                           [&](std::size_t i, std::string_view text) {
+                                             switch (i) {
+                                               case 0: out.access_token = secret{text}; break;
+                                               case 1: out.refresh_token = secret{text}; break;
+                                               case 2: out.user_id.assign(text); break;
+                                               default: out.device_id.assign(text); break;
+                                             }
+                                           });
   if (err) return unexpected{std::move(*err)};
-  out.user_id = std::move(values[2]);
-  out.device_id = std::move(values[3]);
   return out;
 }
 
 /// A refresh's answer: the new access token.
 inline result<secret> decode_access_token(const http_response& response) {
   static constexpr std::string_view names[] = {"access_token"};
-  std::string values[1];
-  auto err = detail::read_required_strings(response, "a session refresh object", names, values);
-  secret token(std::move(values[0]));
+  secret token;
+  auto err = detail::read_required_strings(response, "a session refresh object", names,
+                                           [&](std::size_t, std::string_view text) { token = secret{text}; });
   if (err) return unexpected{std::move(*err)};
   return token;
 }
@@ -273,7 +278,9 @@ inline result<secret> decode_access_token(const http_response& response) {
 inline result<location_response> decode_location(const http_response& response) {
   static constexpr std::string_view names[] = {"hostname", "ws_hostname"};
   std::string values[2];
-  if (auto err = detail::read_required_strings(response, "a location object", names, values)) return unexpected{std::move(*err)};
+  if (auto err = detail::read_required_strings(response, "a location object", names,
+                                               [&](std::size_t i, std::string_view text) { values[i].assign(text); }))
+    return unexpected{std::move(*err)};
   while (values[0].ends_with('/')) values[0].pop_back();
   if (!detail::is_http_url(values[0]))
     return unexpected{detail::bad_response("field 'hostname' must be an http:// or https:// URL", response.status)};
@@ -347,7 +354,10 @@ inline std::optional<api_error> classify_response(const http_response& response)
   const std::string& body = response.body;
   // A body can only name `error` or `error_code` in plain text or through a \u escape: when it has
   // neither, the successful answer is left to its decoder without a second parse.
-  const bool may_hold_error = body.find("error") != std::string::npos || body.find("\\u") != std::string::npos;
+  // An error body is an object, so a body that does not open with '{' (a key list) needs no scan at all.
+  const std::size_t first = body.find_first_not_of(" \t\r\n");
+  const bool may_hold_error = first != std::string::npos && body[first] == '{' &&
+                              (body.find("error") != std::string::npos || body.find("\\u") != std::string::npos);
   if (may_hold_error && body.size() <= detail::max_response_bytes && detail::is_json_content_type(response)) {
     simdjson::ondemand::document doc;
     detail::object obj;

@@ -86,6 +86,7 @@ inline void start(http_request& out, http_method method, const request_context& 
   out.url.append(path);
   out.body.clear();
   out.timeout = ctx.timeout;
+  out.headers.reserve(3);  // one allocation for the headers of section 2, not three as the vector grows
   set_header(out, 0, "Accept", "application/json");
   set_header(out, 1, "Content-Type", json_content_type);
   if (ctx.token.empty()) {

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <string.h>  // explicit_bzero
 #include <memory>
 #include <ostream>
 #include <string>
@@ -15,10 +16,15 @@
 namespace apikeys {
 
 namespace detail {
-// Volatile stores are not elided by the optimiser, unlike a memset of memory about to be freed.
+// A plain memset of memory about to be freed may be optimised away. glibc's explicit_bzero never is and
+// runs at memset speed; elsewhere volatile stores, a byte at a time, give the same guarantee.
 inline void secure_wipe(void* data, std::size_t size) noexcept {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 25))
+  if (size != 0) ::explicit_bzero(data, size);
+#else
   auto* p = static_cast<volatile unsigned char*>(data);
   for (std::size_t i = 0; i < size; ++i) p[i] = 0;
+#endif
 }
 }  // namespace detail
 
