@@ -180,9 +180,26 @@ std::optional<api_error> read_required_strings(const http_response& response, st
   return finish_document(doc, response.status);
 }
 
+// A full validation of `text` as JSON, for the rare value kept as raw text (profile data).
+inline simdjson::error_code validate_json(std::string_view text) {
+  thread_local simdjson::dom::parser strict;
+  simdjson::dom::element ignored;
+  return strict.parse(simdjson::padded_string{text}).get(ignored);
+}
+
+// Visible ASCII only: what may stand in an HTTP header value such as `Authorization: Bearer <token>`.
+constexpr bool is_visible_ascii(std::string_view text) noexcept {
+  for (const char c : text)
+    if (c < 0x21 || c > 0x7e) return false;
+  return true;
+}
+
+// scheme://authority of http or https, in visible ASCII, with no user info, path, query or fragment: every
+// later request URL is built on it.
 inline bool is_http_url(std::string_view url) noexcept {
   const auto rest = url.substr(url.starts_with("https://") ? 8 : url.starts_with("http://") ? 7 : 0);
-  return rest.size() != url.size() && !rest.empty() && rest.find_first_of(" \t\r\n") == std::string_view::npos;
+  return rest.size() != url.size() && !rest.empty() && is_visible_ascii(rest) &&
+         rest.find_first_of("/@?#") == std::string_view::npos;
 }
 
 // Whether a Content-Type names JSON: `application/json`, with or without parameters (section 5).
@@ -261,6 +278,10 @@ inline result<login_response> decode_login(const http_response& response) {
                                              }
                                            });
   if (err) return unexpected{std::move(*err)};
+  if (!detail::is_visible_ascii(out.access_token.reveal()) || out.access_token.empty())
+    return unexpected{detail::bad_response("field 'access_token' must be a non-empty token of visible ASCII", response.status)};
+  if (!detail::is_visible_ascii(out.refresh_token.reveal()) || out.refresh_token.empty())
+    return unexpected{detail::bad_response("field 'refresh_token' must be a non-empty token of visible ASCII", response.status)};
   return out;
 }
 
@@ -271,6 +292,8 @@ inline result<secret> decode_access_token(const http_response& response) {
   auto err = detail::read_required_strings(response, "a session refresh object", names,
                                            [&](std::size_t, std::string_view text) { token = secret{text}; });
   if (err) return unexpected{std::move(*err)};
+  if (!detail::is_visible_ascii(token.reveal()) || token.empty())
+    return unexpected{detail::bad_response("field 'access_token' must be a non-empty token of visible ASCII", response.status)};
   return token;
 }
 
@@ -310,6 +333,11 @@ inline result<user_profile> decode_profile(const http_response& response) {
       detail::object data;
       if (auto e = value.get_object().get(data)) return detail::json_error(e, "data", "an object", status);
       if (auto e = data.raw_json().get(text)) return detail::json_error(e, "data", "an object", status);
+      // On-demand skips what it is not asked to read, so the kept text is checked whole before it is
+      // handed on as JSON.
+      while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' || text.back() == '\n'))
+        text.remove_suffix(1);
+      if (auto e = detail::validate_json(text)) return detail::json_error(e, "data", "an object", status);
       profile.data.assign(text);
     } else if (name == "identities") {
       if (seen_identities) return detail::duplicate_field("", name, status);
@@ -401,6 +429,10 @@ inline std::optional<api_error> classify_response(const http_response& response)
     constexpr std::size_t max_text = 1024;
     e.message = body.empty() ? "HTTP status " + std::to_string(status) : body.substr(0, max_text);
     if (body.size() > max_text) e.message.append("...");
+    // A server's text ends up in logs and terminals: control bytes (NUL, escape sequences) become '?',
+    // while line breaks and tabs of an HTML or text page stay.
+    for (char& c : e.message)
+      if ((static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7f) c = '?';
     return e;
   }
   return std::nullopt;

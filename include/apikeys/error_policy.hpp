@@ -24,6 +24,7 @@ struct throw_on_error {
     if (!r) throw api_exception(std::move(r).error());
     if constexpr (!std::is_void_v<T>) return std::move(*r);
 #else
+    (void)r;
     static_assert(detail::dependent_false<T>,
                   "apikeys::throw_on_error needs exceptions; in a -fno-exceptions build use apikeys::return_result");
 #endif

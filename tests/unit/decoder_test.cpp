@@ -170,8 +170,8 @@ TEST_CASE("decode_location keeps hostname without its trailing '/', for http and
   CHECK(slashes->hostname == "http://127.0.0.1:1");
 }
 
-// BUG (decoder.hpp:276-278): is_http_url() is checked before the trailing '/' are stripped, so "https:///"
-// passes the check and is then cut down to "https:", a hostname every later URL is built on. Skipped until fixed.
+// Was a bug: is_http_url() was checked before the trailing '/' are stripped, so "https:///"
+// passes the check and is then cut down to "https:", a hostname every later URL is built on (fixed: refused).
 TEST_CASE("decode_location refuses a hostname that is only a scheme and slashes") {
   for (const std::string_view hostname : {"https:///"sv, "http:////"sv}) {
     CAPTURE(hostname);
@@ -737,3 +737,44 @@ TEST_CASE("an oversized error body is not parsed and falls back to the status") 
 }
 
 }  // namespace
+
+TEST_CASE("answers the fuzzer found too lenient are refused") {
+  // Profile data is kept as raw JSON text, so it must be JSON: on-demand alone would skip the inside.
+  for (const std::string& data : {R"({"a":{]})"s, R"({"a":tru})"s, R"({"a":01})"s}) {
+    CAPTURE(data);
+    const auto profile = apikeys::decode_profile(answer(200, R"({"identities":[],"data":)" + data + "}"));
+    REQUIRE_FALSE(profile.has_value());
+    CHECK(profile.error().code == errc::bad_response);
+    CHECK(contains(profile.error().message, "'data'"));
+  }
+  const auto good = apikeys::decode_profile(answer(200, R"({"identities":[],"data":{"a":[1,{"b":null}]}  ,"type":"normal"})"));
+  REQUIRE(good.has_value());
+  CHECK(good->data == R"({"a":[1,{"b":null}]})");
+
+  // Tokens go into an Authorization header: a CR/LF (header injection), a space or an empty token is refused.
+  for (const std::string& token : {"r\\r\\nHost: evil"s, "a b"s, ""s, "caf\u00e9"s}) {
+    CAPTURE(token);
+    const auto login = apikeys::decode_login(answer(
+        200, R"({"access_token":"a.b.c","refresh_token":")" + token + R"(","user_id":"u","device_id":"d"})"));
+    REQUIRE_FALSE(login.has_value());
+    CHECK(contains(login.error().message, "'refresh_token'"));
+    const auto refreshed = apikeys::decode_access_token(answer(201, R"({"access_token":")" + token + R"("})"));
+    REQUIRE_FALSE(refreshed.has_value());
+    CHECK(contains(refreshed.error().message, "'access_token'"));
+  }
+
+  // Every later URL is built on the hostname: only scheme://authority in visible ASCII.
+  for (const std::string& host : {"https://user:pw@evil.example"s, "https://a\\u0000b.example"s, "https://a b"s,
+                                 "https://h.example/path"s, "https://h.example?q"s, "https://h.example#f"s}) {
+    CAPTURE(host);
+    const auto location =
+        apikeys::decode_location(answer(200, R"({"hostname":")" + host + R"(","ws_hostname":"wss://x"})"));
+    REQUIRE_FALSE(location.has_value());
+    CHECK(contains(location.error().message, "'hostname'"));
+  }
+
+  // A server's error text reaches logs and terminals: control bytes become '?', line breaks stay.
+  const auto error = apikeys::classify_response(answer(409, "a\0b\x1b[31mc\nd"s, "text/plain"));
+  REQUIRE(error.has_value());
+  CHECK(error->message == "a?b?[31mc\nd");
+}
