@@ -184,16 +184,22 @@ struct fmt::formatter<apikeys::object_id>
 #define APIKEYS_SECRET_HPP
 
 #include <cstring>
+#include <string.h>  // explicit_bzero
 #include <memory>
 #include <utility>
 
 namespace apikeys {
 
 namespace detail {
-// Volatile stores are not elided by the optimiser, unlike a memset of memory about to be freed.
+// A plain memset of memory about to be freed may be optimised away. glibc's explicit_bzero never is and
+// runs at memset speed; elsewhere volatile stores, a byte at a time, give the same guarantee.
 inline void secure_wipe(void* data, std::size_t size) noexcept {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 25))
+  if (size != 0) ::explicit_bzero(data, size);
+#else
   auto* p = static_cast<volatile unsigned char*>(data);
   for (std::size_t i = 0; i < size; ++i) p[i] = 0;
+#endif
 }
 }  // namespace detail
 
@@ -823,6 +829,56 @@ struct fmt::formatter<apikeys::transport_error>
 
 #endif  // APIKEYS_TRANSPORT_HPP
 // ---- end apikeys/transport.hpp ----
+// ---- begin apikeys/async_transport.hpp ----
+// apikeys asynchronous transports: async_send, and the concept every client checks its Transport with.
+#ifndef APIKEYS_ASYNC_TRANSPORT_HPP
+#define APIKEYS_ASYNC_TRANSPORT_HPP
+
+namespace apikeys {
+
+/// What an async_send completion is called with: the response, or why there is none.
+using send_result_type = result<http_response, transport_error>;
+
+namespace detail {
+// Stands in for the completion a client passes, so the concept can try a call. Copyable, like the real
+// one, so a transport may keep it in a std::function.
+struct send_completion_probe {
+  void operator()(send_result_type) const {}
+};
+}  // namespace detail
+
+/// An asynchronous Transport: `t.async_send(request, completion)` starts one HTTP exchange and returns
+/// without waiting for it. Later it calls `completion(r)` exactly once, with an http_response or a
+/// result<http_response, transport_error>, on any thread (its own event loop, say) or even inside
+/// async_send itself. `request` stays valid and unchanged until then. The completion is copyable and
+/// cheap to copy; it must be called even when the transport shuts down (with a transport_error), or the
+/// caller waits for ever. Called concurrently when a client is shared between threads.
+template <class T>
+concept async_transport = requires(T& t, const http_request& request, detail::send_completion_probe completion) {
+  t.async_send(request, std::move(completion));
+};
+
+/// What a client takes as its Transport: `send`, `async_send`, or both. With both, the inline executor
+/// uses send and the future, callback and coroutine executors use async_send.
+template <class T>
+concept any_transport = transport<T> || async_transport<T>;
+
+namespace detail {
+// The clients' check: one readable line when a type has neither operation.
+template <class T>
+constexpr bool check_any_transport() {
+  static_assert(any_transport<std::remove_reference_t<T>>,
+                "apikeys: the Transport type needs a member `send(const apikeys::http_request&)` returning "
+                "apikeys::http_response or apikeys::result<apikeys::http_response, apikeys::transport_error>, "
+                "or a member `async_send(const apikeys::http_request&, completion)` that calls completion with one");
+  return true;
+}
+}  // namespace detail
+
+}  // namespace apikeys
+
+#endif  // APIKEYS_ASYNC_TRANSPORT_HPP
+// ---- end apikeys/async_transport.hpp ----
 // ---- begin apikeys/config.hpp ----
 // apikeys configuration: which app to talk to, where, and how this device describes itself.
 #ifndef APIKEYS_CONFIG_HPP
@@ -1264,10 +1320,11 @@ inline std::optional<api_error> finish_document(simdjson::ondemand::document& do
   return std::nullopt;
 }
 
-// Decodes an object whose members are all required strings, in any order, unknown members ignored.
-template <std::size_t N>
+// Decodes an object whose members named in `names` are required strings, in any order, unknown members
+// ignored; `store(i, text)` takes the i-th one's text, which lives only until the next parse.
+template <std::size_t N, class Store>
 std::optional<api_error> read_required_strings(const http_response& response, std::string_view expected,
-                                               const std::string_view (&names)[N], std::string (&out)[N]) {
+                                               const std::string_view (&names)[N], Store&& store) {
   simdjson::ondemand::document doc;
   object obj;
   if (auto err = open_object(response, doc, obj, expected)) return err;
@@ -1278,7 +1335,7 @@ std::optional<api_error> read_required_strings(const http_response& response, st
     for (std::size_t i = 0; i < N; ++i) {
       if (name != names[i]) continue;
       if (auto e = read_string(value, "", name, seen[i], text, response.status)) return e;
-      out[i].assign(text);
+      store(i, text);
     }
     return std::nullopt;
   });
@@ -1288,9 +1345,26 @@ std::optional<api_error> read_required_strings(const http_response& response, st
   return finish_document(doc, response.status);
 }
 
+// A full validation of `text` as JSON, for the rare value kept as raw text (profile data).
+inline simdjson::error_code validate_json(std::string_view text) {
+  thread_local simdjson::dom::parser strict;
+  simdjson::dom::element ignored;
+  return strict.parse(simdjson::padded_string{text}).get(ignored);
+}
+
+// Visible ASCII only: what may stand in an HTTP header value such as `Authorization: Bearer <token>`.
+constexpr bool is_visible_ascii(std::string_view text) noexcept {
+  for (const char c : text)
+    if (c < 0x21 || c > 0x7e) return false;
+  return true;
+}
+
+// scheme://authority of http or https, in visible ASCII, with no user info, path, query or fragment: every
+// later request URL is built on it.
 inline bool is_http_url(std::string_view url) noexcept {
   const auto rest = url.substr(url.starts_with("https://") ? 8 : url.starts_with("http://") ? 7 : 0);
-  return rest.size() != url.size() && !rest.empty() && rest.find_first_of(" \t\r\n") == std::string_view::npos;
+  return rest.size() != url.size() && !rest.empty() && is_visible_ascii(rest) &&
+         rest.find_first_of("/@?#") == std::string_view::npos;
 }
 
 // Whether a Content-Type names JSON: `application/json`, with or without parameters (section 5).
@@ -1354,27 +1428,37 @@ inline result<std::vector<api_key>> decode_key_list(const http_response& respons
   return keys;
 }
 
-/// A log in's answer: the four required strings of PROTOCOL.md section 4.
+/// A log in's answer: the four required strings of PROTOCOL.md section 4. The tokens go straight from
+/// the parser's buffer into secrets, never through an ordinary string.
 inline result<login_response> decode_login(const http_response& response) {
   static constexpr std::string_view names[] = {"access_token", "refresh_token", "user_id", "device_id"};
-  std::string values[4];
-  auto err = detail::read_required_strings(response, "a login response object", names, values);
   login_response out;
-  out.access_token = secret(std::move(values[0]));
-  out.refresh_token = secret(std::move(values[1]));
+  auto err = detail::read_required_strings(response, "a login response object", names,
+                                           [&](std::size_t i, std::string_view text) {
+                                             switch (i) {
+                                               case 0: out.access_token = secret{text}; break;
+                                               case 1: out.refresh_token = secret{text}; break;
+                                               case 2: out.user_id.assign(text); break;
+                                               default: out.device_id.assign(text); break;
+                                             }
+                                           });
   if (err) return unexpected{std::move(*err)};
-  out.user_id = std::move(values[2]);
-  out.device_id = std::move(values[3]);
+  if (!detail::is_visible_ascii(out.access_token.reveal()) || out.access_token.empty())
+    return unexpected{detail::bad_response("field 'access_token' must be a non-empty token of visible ASCII", response.status)};
+  if (!detail::is_visible_ascii(out.refresh_token.reveal()) || out.refresh_token.empty())
+    return unexpected{detail::bad_response("field 'refresh_token' must be a non-empty token of visible ASCII", response.status)};
   return out;
 }
 
 /// A refresh's answer: the new access token.
 inline result<secret> decode_access_token(const http_response& response) {
   static constexpr std::string_view names[] = {"access_token"};
-  std::string values[1];
-  auto err = detail::read_required_strings(response, "a session refresh object", names, values);
-  secret token(std::move(values[0]));
+  secret token;
+  auto err = detail::read_required_strings(response, "a session refresh object", names,
+                                           [&](std::size_t, std::string_view text) { token = secret{text}; });
   if (err) return unexpected{std::move(*err)};
+  if (!detail::is_visible_ascii(token.reveal()) || token.empty())
+    return unexpected{detail::bad_response("field 'access_token' must be a non-empty token of visible ASCII", response.status)};
   return token;
 }
 
@@ -1382,7 +1466,9 @@ inline result<secret> decode_access_token(const http_response& response) {
 inline result<location_response> decode_location(const http_response& response) {
   static constexpr std::string_view names[] = {"hostname", "ws_hostname"};
   std::string values[2];
-  if (auto err = detail::read_required_strings(response, "a location object", names, values)) return unexpected{std::move(*err)};
+  if (auto err = detail::read_required_strings(response, "a location object", names,
+                                               [&](std::size_t i, std::string_view text) { values[i].assign(text); }))
+    return unexpected{std::move(*err)};
   while (values[0].ends_with('/')) values[0].pop_back();
   if (!detail::is_http_url(values[0]))
     return unexpected{detail::bad_response("field 'hostname' must be an http:// or https:// URL", response.status)};
@@ -1412,6 +1498,11 @@ inline result<user_profile> decode_profile(const http_response& response) {
       detail::object data;
       if (auto e = value.get_object().get(data)) return detail::json_error(e, "data", "an object", status);
       if (auto e = data.raw_json().get(text)) return detail::json_error(e, "data", "an object", status);
+      // On-demand skips what it is not asked to read, so the kept text is checked whole before it is
+      // handed on as JSON.
+      while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' || text.back() == '\n'))
+        text.remove_suffix(1);
+      if (auto e = detail::validate_json(text)) return detail::json_error(e, "data", "an object", status);
       profile.data.assign(text);
     } else if (name == "identities") {
       if (seen_identities) return detail::duplicate_field("", name, status);
@@ -1456,7 +1547,10 @@ inline std::optional<api_error> classify_response(const http_response& response)
   const std::string& body = response.body;
   // A body can only name `error` or `error_code` in plain text or through a \u escape: when it has
   // neither, the successful answer is left to its decoder without a second parse.
-  const bool may_hold_error = body.find("error") != std::string::npos || body.find("\\u") != std::string::npos;
+  // An error body is an object, so a body that does not open with '{' (a key list) needs no scan at all.
+  const std::size_t first = body.find_first_not_of(" \t\r\n");
+  const bool may_hold_error = first != std::string::npos && body[first] == '{' &&
+                              (body.find("error") != std::string::npos || body.find("\\u") != std::string::npos);
   if (may_hold_error && body.size() <= detail::max_response_bytes && detail::is_json_content_type(response)) {
     simdjson::ondemand::document doc;
     detail::object obj;
@@ -1500,6 +1594,10 @@ inline std::optional<api_error> classify_response(const http_response& response)
     constexpr std::size_t max_text = 1024;
     e.message = body.empty() ? "HTTP status " + std::to_string(status) : body.substr(0, max_text);
     if (body.size() > max_text) e.message.append("...");
+    // A server's text ends up in logs and terminals: control bytes (NUL, escape sequences) become '?',
+    // while line breaks and tabs of an HTML or text page stay.
+    for (char& c : e.message)
+      if ((static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7f) c = '?';
     return e;
   }
   return std::nullopt;
@@ -1672,6 +1770,7 @@ inline void start(http_request& out, http_method method, const request_context& 
   out.url.append(path);
   out.body.clear();
   out.timeout = ctx.timeout;
+  out.headers.reserve(3);  // one allocation for the headers of section 2, not three as the vector grows
   set_header(out, 0, "Accept", "application/json");
   set_header(out, 1, "Content-Type", json_content_type);
   if (ctx.token.empty()) {
@@ -1857,6 +1956,7 @@ struct throw_on_error {
     if (!r) throw api_exception(std::move(r).error());
     if constexpr (!std::is_void_v<T>) return std::move(*r);
 #else
+    (void)r;
     static_assert(detail::dependent_false<T>,
                   "apikeys::throw_on_error needs exceptions; in a -fno-exceptions build use apikeys::return_result");
 #endif
@@ -1886,6 +1986,22 @@ concept error_policy = requires(result<int>&& r) { P::template apply<int>(std::m
 
 namespace apikeys {
 
+// Every client method hands its Executor one *call* object `c` and returns what `execute(c)` returns.
+// A call is movable and not started yet; its client must outlive it. It offers:
+//
+//   C::result_type           result<T>, what the operation produces
+//   C::value_type            what the ErrorPolicy makes of it: T (throw_on_error) or result<T> (return_result)
+//   C::is_asynchronous       true when the transport has async_send: start() then never blocks on I/O
+//   c()                      runs the whole call on this thread and returns C::value_type (may throw)
+//   c.run()                  the same, as result_type: never throws an api_exception
+//   std::move(c).start(f)    starts the call; f(result_type&&) runs exactly once when it finishes, on the
+//                            transport's completion thread, or on this thread (synchronous transports run
+//                            the whole call inside start(), so call it from the thread that should block)
+//   c.abandon()              the result_type of a call that will never run (its executor shut down)
+//   C::apply(result_type&&)  the ErrorPolicy: turns a finished call's result into C::value_type
+//
+// A call runs once: run(), operator() and start() are alternatives, not steps.
+
 /// The default: the call runs on the caller's thread and returns its value.
 /// Thread safety: stateless; share it freely.
 struct inline_executor {
@@ -1895,14 +2011,642 @@ struct inline_executor {
   }
 };
 
-/// An Executor runs a nullary operation and shapes what the call returns.
+namespace detail {
+// A call of an int-valued operation that does nothing, for checking Executor types against.
+struct probe_call {
+  using result_type = result<int>;
+  using value_type = int;
+  static constexpr bool is_asynchronous = false;
+  int operator()() { return 0; }
+  result_type run() { return 0; }
+  template <class Completion>
+  void start(Completion&& completion) && {
+    completion(result_type{0});
+  }
+  result_type abandon() { return unexpected{api_error{}}; }
+  static value_type apply(result_type&& r) { return *r; }
+};
+}  // namespace detail
+
+/// An Executor runs a call (see above) and shapes what the call returns.
 template <class E>
-concept executor = requires(E& e) { e.execute([] { return 0; }); };
+concept executor = requires(E& e) { e.execute(detail::probe_call{}); };
 
 }  // namespace apikeys
 
 #endif  // APIKEYS_EXECUTOR_HPP
 // ---- end apikeys/executor.hpp ----
+// ---- begin apikeys/thread_pool.hpp ----
+// apikeys::thread_pool: a small fixed set of threads that runs the calls of the future, callback and coroutine executors.
+#ifndef APIKEYS_THREAD_POOL_HPP
+#define APIKEYS_THREAD_POOL_HPP
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <thread>
+
+namespace apikeys {
+
+namespace detail {
+struct pool_work {
+  virtual ~pool_work() = default;
+  virtual void run() = 0;
+  virtual void cancel() = 0;
+};
+
+template <class Work>
+struct pool_work_of final : pool_work {
+  explicit pool_work_of(Work&& w) : work(std::move(w)) {}
+  void run() override { work(); }
+  void cancel() override {
+    if constexpr (requires { work.cancel(); }) work.cancel();
+  }
+  Work work;
+};
+}  // namespace detail
+
+/// A fixed number of threads, started by the constructor and joined by shutdown() or the destructor;
+/// none is ever detached. Work runs in the order it was posted, one item per free thread.
+///
+/// Shutting down (explicitly, or by destroying the pool) stops taking work, waits for the work that is
+/// running, and *cancels* the work still queued: an item with a member `cancel()` has it called (on the
+/// thread that shuts the pool down), any other item is destroyed without running. The executors' items
+/// complete their calls with a cancelled error that way, so a future gets an error, never a broken
+/// promise, and a callback still runs exactly once. Work posted after shutdown is cancelled at once, on
+/// the posting thread. A running call is never interrupted: shutdown waits for it as long as its
+/// transport takes, which is bounded by the request timeout.
+///
+/// Thread safety: every member function may be called concurrently, from any thread including the
+/// pool's own. The one exception is destruction, which must not happen on one of the pool's threads
+/// (a thread cannot join itself): don't let the last std::shared_ptr to a pool go inside a completion.
+/// Work must not throw; an exception escaping it ends the program, as from any std::thread.
+class thread_pool {
+ public:
+  /// The hardware's concurrency, between 1 and 4: calls mostly wait on the network, not the CPU.
+  static std::size_t default_size() noexcept {
+    return std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
+  }
+
+  /// Starts `threads` threads (at least one).
+  explicit thread_pool(std::size_t threads = default_size()) {
+    threads = std::max<std::size_t>(threads, 1);
+    workers_.reserve(threads);
+    ids_.reserve(threads);
+#if APIKEYS_HAS_EXCEPTIONS
+    try {
+#endif
+      for (std::size_t i = 0; i < threads; ++i) {
+        workers_.emplace_back([this] { work(); });
+        ids_.push_back(workers_.back().get_id());
+      }
+#if APIKEYS_HAS_EXCEPTIONS
+    } catch (...) {
+      shutdown();  // the threads that did start are joined before the failure goes on
+      throw;
+    }
+#endif
+  }
+  thread_pool(const thread_pool&) = delete;
+  thread_pool& operator=(const thread_pool&) = delete;
+
+  /// shutdown(), then the pool is gone.
+  ~thread_pool() { shutdown(); }
+
+  /// Queues `work` (a callable, optionally with a member `cancel()`). Returns false when the pool is
+  /// shut down; the work is then cancelled before post returns.
+  template <class Work>
+  bool post(Work&& work) {
+    std::unique_ptr<detail::pool_work> item =
+        std::make_unique<detail::pool_work_of<std::decay_t<Work>>>(std::decay_t<Work>(std::forward<Work>(work)));
+    {
+      const std::lock_guard lock(mutex_);
+      if (!stopping_) queue_.push_back(std::move(item));
+    }
+    if (item) {  // still ours: refused
+      item->cancel();
+      return false;
+    }
+    wake_.notify_one();
+    return true;
+  }
+
+  /// Stops taking work, cancels what is queued, and joins the threads once their running work is done
+  /// (all but the calling thread, if it is one of them: the destructor joins that one). Idempotent.
+  void shutdown() noexcept {
+    std::deque<std::unique_ptr<detail::pool_work>> abandoned;
+    {
+      const std::lock_guard lock(mutex_);
+      stopping_ = true;
+      abandoned.swap(queue_);
+    }
+    wake_.notify_all();
+    for (auto& item : abandoned) item->cancel();
+    abandoned.clear();
+    const std::lock_guard lock(join_mutex_);
+    for (std::size_t i = 0; i < workers_.size(); ++i)
+      if (ids_[i] != std::this_thread::get_id() && workers_[i].joinable()) workers_[i].join();
+  }
+
+  /// How many threads the pool has.
+  std::size_t size() const noexcept { return workers_.size(); }
+
+  /// How many posted items wait for a free thread.
+  std::size_t queued() const {
+    const std::lock_guard lock(mutex_);
+    return queue_.size();
+  }
+
+  /// True once shutdown has begun.
+  bool stopped() const {
+    const std::lock_guard lock(mutex_);
+    return stopping_;
+  }
+
+  /// True on one of this pool's threads.
+  bool running_in_this_thread() const noexcept {
+    return std::find(ids_.begin(), ids_.end(), std::this_thread::get_id()) != ids_.end();
+  }
+
+ private:
+  void work() {
+    for (;;) {
+      std::unique_ptr<detail::pool_work> item;
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, and shutdown has taken the rest
+        item = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      item->run();
+    }
+  }
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::unique_ptr<detail::pool_work>> queue_;
+  bool stopping_ = false;
+  std::mutex join_mutex_;  // two threads shutting down at once must not join one thread twice
+  std::vector<std::thread> workers_;
+  std::vector<std::thread::id> ids_;  // fixed once constructed; read without joining races
+};
+
+}  // namespace apikeys
+
+#endif  // APIKEYS_THREAD_POOL_HPP
+// ---- end apikeys/thread_pool.hpp ----
+// ---- begin apikeys/executors/future.hpp ----
+// apikeys::future_executor: a call returns a std::future, fulfilled on a thread pool or by an async transport.
+#ifndef APIKEYS_EXECUTORS_FUTURE_HPP
+#define APIKEYS_EXECUTORS_FUTURE_HPP
+
+#include <future>
+
+namespace apikeys {
+
+namespace detail {
+// Applies the ErrorPolicy on the way into the promise: under throw_on_error the api_exception is stored
+// and future.get() throws it; under return_result get() returns the result<T>.
+template <class Call>
+void fulfil(std::promise<typename Call::value_type>& promise, typename Call::result_type&& outcome) noexcept {
+#if APIKEYS_HAS_EXCEPTIONS
+  try {
+#endif
+    if constexpr (std::is_void_v<typename Call::value_type>) {
+      Call::apply(std::move(outcome));
+      promise.set_value();
+    } else {
+      promise.set_value(Call::apply(std::move(outcome)));
+    }
+#if APIKEYS_HAS_EXCEPTIONS
+  } catch (...) {
+    promise.set_exception(std::current_exception());
+  }
+#endif
+}
+
+template <class Call>
+struct promise_completion {
+  std::promise<typename Call::value_type> promise;
+  void operator()(typename Call::result_type&& outcome) { fulfil<Call>(promise, std::move(outcome)); }
+};
+
+// A call queued on the pool: run it there, or, if the pool shuts down first, fulfil the future with the
+// call's cancelled error.
+template <class Call>
+struct future_work {
+  Call call;
+  std::promise<typename Call::value_type> promise;
+  void operator()() {
+#if APIKEYS_HAS_EXCEPTIONS
+    try {
+      fulfil<Call>(promise, call.run());
+    } catch (...) {  // not an api_error (those are results): std::bad_alloc and the like
+      promise.set_exception(std::current_exception());
+    }
+#else
+    fulfil<Call>(promise, call.run());
+#endif
+  }
+  void cancel() { fulfil<Call>(promise, call.abandon()); }
+};
+}  // namespace detail
+
+/// Every call returns a std::future of what the ErrorPolicy makes of it: `std::future<api_key>` whose
+/// get() throws api_exception (throw_on_error), or `std::future<result<api_key>>` (return_result).
+///
+/// Where a call runs: with a transport that has async_send, the request is built on the caller's thread
+/// and the future is fulfilled on the transport's completion thread; no thread waits on the network.
+/// With a send()-only transport the whole call runs on the pool. With a null pool it runs on the
+/// caller's thread and the future is ready on return.
+///
+/// Destroying the last owner of the pool (this executor, its copies, and whoever else shares the
+/// pool) shuts it down: calls already running finish and fulfil their futures; calls still queued
+/// fulfil theirs with a transport_error "cancelled: ..." (never a broken promise). The client the
+/// calls were made on must outlive them: declare it after the pool's owners if they live side by side.
+///
+/// Thread safety: execute() may be called concurrently; copies share one pool.
+class future_executor {
+ public:
+  /// A pool of its own, thread_pool::default_size() threads, shared by every copy of this executor.
+  future_executor() : pool_(std::make_shared<thread_pool>()) {}
+  /// Runs calls on `pool`, which may be shared with other executors and clients; null: the caller's thread.
+  explicit future_executor(std::shared_ptr<thread_pool> pool) noexcept : pool_(std::move(pool)) {}
+
+  template <class Call>
+  std::future<typename Call::value_type> execute(Call call) const {
+    std::promise<typename Call::value_type> promise;
+    auto future = promise.get_future();
+    if constexpr (Call::is_asynchronous) {
+      std::move(call).start(detail::promise_completion<Call>{std::move(promise)});
+    } else if (pool_) {
+      pool_->post(detail::future_work<Call>{std::move(call), std::move(promise)});
+    } else {
+      detail::fulfil<Call>(promise, call.run());
+    }
+    return future;
+  }
+
+  const std::shared_ptr<thread_pool>& pool() const noexcept { return pool_; }
+
+ private:
+  std::shared_ptr<thread_pool> pool_;
+};
+
+}  // namespace apikeys
+
+#endif  // APIKEYS_EXECUTORS_FUTURE_HPP
+// ---- end apikeys/executors/future.hpp ----
+// ---- begin apikeys/executors/callback.hpp ----
+// apikeys::callback_executor: a call hands its result<T> to a completion callable, exactly once.
+#ifndef APIKEYS_EXECUTORS_CALLBACK_HPP
+#define APIKEYS_EXECUTORS_CALLBACK_HPP
+
+namespace apikeys {
+
+namespace detail {
+// The user's completion, called once. noexcept: an exception escaping a completion has no caller to go
+// to (it runs on a pool or event-loop thread), so it ends the program rather than vanish.
+template <class Call, class Completion>
+struct callback_completion {
+  Completion completion;
+  void operator()(typename Call::result_type&& outcome) noexcept { std::invoke(completion, std::move(outcome)); }
+};
+
+template <class Call, class Completion>
+struct callback_work {
+  Call call;
+  callback_completion<Call, Completion> done;
+  void operator()() { done(call.run()); }
+  void cancel() { done(call.abandon()); }
+};
+}  // namespace detail
+
+/// A call not started yet: `.then(completion)` starts it. Nothing is sent until then, and a
+/// deferred_call dropped without `.then` sends nothing at all.
+/// Thread safety: one call, started once, from one thread; its client must outlive it.
+template <class Call>
+class [[nodiscard]] deferred_call {
+ public:
+  using result_type = typename Call::result_type;
+
+  deferred_call(Call call, std::shared_ptr<thread_pool> pool) : call_(std::move(call)), pool_(std::move(pool)) {}
+
+  /// Starts the call; `completion(result<T>&&)` runs exactly once, whatever the ErrorPolicy (a callback
+  /// has no caller to throw to). It runs on:
+  ///  - the transport's completion thread, with an async transport (possibly this thread, before then()
+  ///    returns, if the call fails before sending or the transport completes inside async_send);
+  ///  - a pool thread, with a send()-only transport;
+  ///  - the thread that shuts the pool down, with the call's cancelled error, if it never started;
+  ///  - this thread, before then() returns, with a null pool.
+  /// The completion must not throw (std::terminate) and may start further calls.
+  template <class Completion>
+    requires std::invocable<std::decay_t<Completion>&, result_type&&>
+  void then(Completion&& completion) && {
+    using done_type = detail::callback_completion<Call, std::decay_t<Completion>>;
+    done_type done{std::decay_t<Completion>(std::forward<Completion>(completion))};
+    if constexpr (Call::is_asynchronous) {
+      std::move(call_).start(std::move(done));
+    } else if (pool_) {
+      pool_->post(detail::callback_work<Call, std::decay_t<Completion>>{std::move(call_), std::move(done)});
+    } else {
+      done(call_.run());
+    }
+  }
+
+ private:
+  Call call_;
+  std::shared_ptr<thread_pool> pool_;
+};
+
+/// Every call returns a deferred_call; `.then(completion)` starts it:
+///
+///     keys.create("someKeyName").then([](apikeys::result<apikeys::api_key> key) { ... });
+///
+/// Pool, cancellation and lifetime rules are future_executor's: with an async transport no thread
+/// waits on the network; with a send()-only transport calls run on the pool; the client must outlive
+/// its calls. Thread safety: execute() may be called concurrently; copies share one pool.
+class callback_executor {
+ public:
+  /// A pool of its own, thread_pool::default_size() threads, shared by every copy of this executor.
+  callback_executor() : pool_(std::make_shared<thread_pool>()) {}
+  /// Runs calls on `pool`, which may be shared; null: on the caller's thread, inside then().
+  explicit callback_executor(std::shared_ptr<thread_pool> pool) noexcept : pool_(std::move(pool)) {}
+
+  template <class Call>
+  deferred_call<Call> execute(Call call) const {
+    return deferred_call<Call>(std::move(call), pool_);
+  }
+
+  const std::shared_ptr<thread_pool>& pool() const noexcept { return pool_; }
+
+ private:
+  std::shared_ptr<thread_pool> pool_;
+};
+
+}  // namespace apikeys
+
+#endif  // APIKEYS_EXECUTORS_CALLBACK_HPP
+// ---- end apikeys/executors/callback.hpp ----
+// ---- begin apikeys/executors/coroutine.hpp ----
+// apikeys::coroutine_executor: a call returns an awaitable, for `co_await keys.create("name")` in a C++20 coroutine.
+#ifndef APIKEYS_EXECUTORS_COROUTINE_HPP
+#define APIKEYS_EXECUTORS_COROUTINE_HPP
+
+#include <atomic>
+#include <coroutine>
+
+namespace apikeys {
+
+/// What `co_await` takes: one call, started when awaited. `co_await` gives what the ErrorPolicy makes
+/// of the result: the value, throwing api_exception (throw_on_error), or result<T> (return_result).
+/// Awaiting suspends the coroutine until the call is done; it resumes on the thread that finished the
+/// call: the transport's completion thread (async transport), a pool thread (send()-only transport),
+/// or, without suspending at all, the awaiting thread when the call finishes at once.
+/// Await it once, right away; it cannot be copied or moved once awaited.
+template <class Call>
+class [[nodiscard]] call_awaitable {
+ public:
+  using result_type = typename Call::result_type;
+
+  call_awaitable(Call call, std::shared_ptr<thread_pool> pool) : call_(std::move(call)), pool_(std::move(pool)) {}
+  call_awaitable(const call_awaitable&) = delete;
+  call_awaitable& operator=(const call_awaitable&) = delete;
+
+  bool await_ready() const noexcept { return false; }
+
+  // Whichever of this function and the completion arrives second resumes the coroutine: the
+  // completion by resuming it, this function by not suspending. So a call that completes inside
+  // start() or post() continues on this thread without nesting a resume inside await_suspend.
+  bool await_suspend(std::coroutine_handle<> continuation) {
+    continuation_ = continuation;
+    if constexpr (Call::is_asynchronous) {
+      std::move(call_).start(completion{this});
+    } else if (pool_) {
+      pool_->post(pooled{this});
+    } else {
+      outcome_.emplace(call_.run());
+      return false;
+    }
+    return !arrived_.exchange(true, std::memory_order_acq_rel);
+  }
+
+  typename Call::value_type await_resume() { return Call::apply(std::move(*outcome_)); }
+
+ private:
+  void complete(result_type&& outcome) noexcept {
+    outcome_.emplace(std::move(outcome));
+    if (arrived_.exchange(true, std::memory_order_acq_rel)) continuation_.resume();
+  }
+
+  struct completion {
+    call_awaitable* self;
+    void operator()(result_type&& outcome) const noexcept { self->complete(std::move(outcome)); }
+  };
+  struct pooled {
+    call_awaitable* self;
+    void operator()() const { self->complete(self->call_.run()); }
+    void cancel() const { self->complete(self->call_.abandon()); }
+  };
+
+  Call call_;
+  std::shared_ptr<thread_pool> pool_;
+  std::optional<result_type> outcome_;
+  std::atomic<bool> arrived_{false};
+  std::coroutine_handle<> continuation_;
+};
+
+/// Every call returns a call_awaitable: `api_key key = co_await keys.create("someKeyName");` inside
+/// any C++20 coroutine (apikeys::task<T> is one). Pool, cancellation and lifetime rules are
+/// future_executor's; a queued call cancelled by the pool's shutdown resumes its coroutine on the
+/// shutting-down thread with the cancelled error.
+/// Thread safety: execute() may be called concurrently; copies share one pool.
+class coroutine_executor {
+ public:
+  /// A pool of its own, thread_pool::default_size() threads, shared by every copy of this executor.
+  coroutine_executor() : pool_(std::make_shared<thread_pool>()) {}
+  /// Runs calls on `pool`, which may be shared; null: on the awaiting thread, without suspending.
+  explicit coroutine_executor(std::shared_ptr<thread_pool> pool) noexcept : pool_(std::move(pool)) {}
+
+  template <class Call>
+  call_awaitable<Call> execute(Call call) const {
+    return call_awaitable<Call>(std::move(call), pool_);
+  }
+
+  const std::shared_ptr<thread_pool>& pool() const noexcept { return pool_; }
+
+ private:
+  std::shared_ptr<thread_pool> pool_;
+};
+
+}  // namespace apikeys
+
+#endif  // APIKEYS_EXECUTORS_COROUTINE_HPP
+// ---- end apikeys/executors/coroutine.hpp ----
+// ---- begin apikeys/task.hpp ----
+// apikeys::task<T>: a small lazy coroutine type to co_await apikeys calls in, and sync_wait to run one from main().
+#ifndef APIKEYS_TASK_HPP
+#define APIKEYS_TASK_HPP
+
+namespace apikeys {
+
+template <class T = void>
+class task;
+
+namespace detail {
+
+struct task_promise_base {
+  // Resumed when the task finishes: the coroutine that awaited it, or sync_wait's notifier.
+  std::coroutine_handle<> continuation;
+  void (*notify)(void*) noexcept = nullptr;
+  void* notify_context = nullptr;
+  std::exception_ptr error;
+
+  struct final_awaiter {
+    bool await_ready() const noexcept { return false; }
+    template <class Promise>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> finished) const noexcept {
+      task_promise_base& promise = finished.promise();
+      if (promise.continuation) return promise.continuation;
+      // sync_wait may destroy the frame as soon as it is told: nothing here touches it afterwards.
+      if (promise.notify) promise.notify(promise.notify_context);
+      return std::noop_coroutine();
+    }
+    void await_resume() const noexcept {}
+  };
+
+  std::suspend_always initial_suspend() const noexcept { return {}; }
+  final_awaiter final_suspend() const noexcept { return {}; }
+  void unhandled_exception() noexcept { error = std::current_exception(); }
+
+  void rethrow_if_failed() const {
+#if APIKEYS_HAS_EXCEPTIONS
+    if (error) std::rethrow_exception(error);
+#endif
+  }
+};
+
+template <class T>
+struct task_promise : task_promise_base {
+  std::optional<T> value;
+
+  task<T> get_return_object() noexcept;
+  template <class U = T>
+    requires std::is_convertible_v<U&&, T>
+  void return_value(U&& v) {
+    value.emplace(std::forward<U>(v));
+  }
+  T take() {
+    rethrow_if_failed();
+    return std::move(*value);
+  }
+};
+
+template <>
+struct task_promise<void> : task_promise_base {
+  task<void> get_return_object() noexcept;
+  void return_void() const noexcept {}
+  void take() const { rethrow_if_failed(); }
+};
+
+}  // namespace detail
+
+/// A coroutine that starts when it is awaited (or given to sync_wait) and gives back a T, or rethrows
+/// what escaped it. `co_await` it from another task: the awaiting coroutine continues on the thread
+/// the task finished on. Move-only; destroying a task that never ran destroys its frame unrun.
+/// Thread safety: a task is one flow of control; await it once, from one place.
+template <class T>
+class [[nodiscard]] task {
+  static_assert(!std::is_reference_v<T>, "apikeys::task<T> holds a value; return a pointer for a reference");
+
+ public:
+  using promise_type = detail::task_promise<T>;
+  using value_type = T;
+
+  task(task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  task& operator=(task&& other) noexcept {
+    if (this != &other) {
+      destroy();
+      handle_ = std::exchange(other.handle_, {});
+    }
+    return *this;
+  }
+  task(const task&) = delete;
+  task& operator=(const task&) = delete;
+  ~task() { destroy(); }
+
+  /// Runs the task to its end, then continues the awaiting coroutine with its value.
+  auto operator co_await() && noexcept { return awaiter{handle_}; }
+  auto operator co_await() & noexcept { return awaiter{handle_}; }
+
+ private:
+  using handle_type = std::coroutine_handle<promise_type>;
+  friend promise_type;
+  template <class U>
+  friend U sync_wait(task<U> work);
+
+  explicit task(handle_type handle) noexcept : handle_(handle) {}
+  void destroy() noexcept {
+    if (handle_) handle_.destroy();
+    handle_ = {};
+  }
+
+  struct awaiter {
+    handle_type handle;
+    bool await_ready() const noexcept { return false; }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) const noexcept {
+      handle.promise().continuation = awaiting;
+      return handle;  // symmetric transfer: start the task without growing the stack
+    }
+    T await_resume() const { return handle.promise().take(); }
+  };
+
+  handle_type handle_;
+};
+
+namespace detail {
+template <class T>
+task<T> task_promise<T>::get_return_object() noexcept {
+  return task<T>{std::coroutine_handle<task_promise<T>>::from_promise(*this)};
+}
+inline task<void> task_promise<void>::get_return_object() noexcept {
+  return task<void>{std::coroutine_handle<task_promise<void>>::from_promise(*this)};
+}
+}  // namespace detail
+
+/// Runs `work` and blocks this thread until it finishes, wherever it finishes; returns its value or
+/// rethrows its exception. For main() and tests: calling it on a thread the task needs to make
+/// progress (the event loop of its transport, the only thread of its pool) deadlocks.
+template <class T>
+T sync_wait(task<T> work) {
+  struct waiter {
+    std::mutex mutex;
+    std::condition_variable done_signal;
+    bool done = false;
+    static void notify(void* self) noexcept {
+      auto* w = static_cast<waiter*>(self);
+      const std::lock_guard lock(w->mutex);
+      w->done = true;
+      w->done_signal.notify_all();  // under the lock: the waiter returns, and w goes, right after
+    }
+  };
+  waiter w;
+  auto& promise = work.handle_.promise();
+  promise.notify = &waiter::notify;
+  promise.notify_context = &w;
+  work.handle_.resume();
+  {
+    std::unique_lock lock(w.mutex);
+    w.done_signal.wait(lock, [&] { return w.done; });
+  }
+  return promise.take();
+}
+
+}  // namespace apikeys
+
+#endif  // APIKEYS_TASK_HPP
+// ---- end apikeys/task.hpp ----
 // ---- begin apikeys/client.hpp ----
 // apikeys::basic_api_key_client: the six key operations of one user's session.
 #ifndef APIKEYS_CLIENT_HPP
@@ -1978,6 +2722,236 @@ result<http_response> exchange(Transport& transport, http_request& request) {
 
 #endif  // APIKEYS_DETAIL_EXCHANGE_HPP
 // ---- end apikeys/detail/exchange.hpp ----
+// ---- begin apikeys/detail/pipeline.hpp ----
+// apikeys::detail pipeline: a call as build / send / finish steps, driven on this thread or by async_send.
+#ifndef APIKEYS_DETAIL_PIPELINE_HPP
+#define APIKEYS_DETAIL_PIPELINE_HPP
+
+namespace apikeys::detail {
+
+// A call, written once as a small state machine that never touches a transport itself:
+//   start(request)            fills the first request, or finishes at once (a refused argument, no session);
+//   finish(response)          a call of one exchange: makes the result of its classified outcome;
+//   resume(response, request) a call of several: takes each outcome and fills the next request, or finishes;
+//   fail(error)               the call's own wording of an error that did not come from an exchange.
+// "Finishes" is returning the result; an empty optional means "send `request`". The drivers below run a
+// machine on this thread (send) or hop from completion to completion (async_send). A one-exchange machine
+// hands its result straight back to the caller's frame, so the synchronous path moves nothing extra.
+template <class M>
+concept one_exchange_machine = requires(M& m, result<http_response>&& response) {
+  { m.finish(std::move(response)) } -> std::same_as<result<typename M::value_type>>;
+};
+template <class M>
+concept many_exchange_machine = requires(M& m, http_request& request, result<http_response>&& response) {
+  { m.resume(std::move(response), request) } -> std::same_as<std::optional<result<typename M::value_type>>>;
+};
+template <class M>
+concept call_machine = requires(M& m, http_request& request, api_error error) {
+  typename M::value_type;
+  { m.start(request) } -> std::same_as<std::optional<result<typename M::value_type>>>;
+  { m.fail(std::move(error)) } -> std::same_as<result<typename M::value_type>>;
+} && (one_exchange_machine<M> || many_exchange_machine<M>);
+
+/// What a queued call that never started completes with when its executor's pool shuts down.
+inline api_error cancelled_error() {
+  return client_error(errc::transport_error, "cancelled: the executor shut down before the call started");
+}
+
+inline send_result_type transport_threw(const char* what) {
+  return unexpected{transport_error{errc::transport_error, std::string{"the transport threw: "} + what}};
+}
+
+// The "finish" half of an exchange, shared by every path: wipe the request, map a transport failure, classify.
+inline result<http_response> finish_exchange(http_request& request, send_result_type&& sent) {
+  wipe(request);
+  if (!sent) return unexpected{from_transport_error(std::move(sent).error())};
+  if (auto error = classify_response(*sent)) {
+    wipe(*sent);
+    return unexpected{std::move(*error)};
+  }
+  return std::move(*sent);
+}
+
+// A synchronous call on a transport that only has async_send: wait for the completion. It must not be
+// the thread the completion runs on (an event loop calling a blocking client deadlocks itself).
+template <class Transport>
+send_result_type blocking_send(Transport& transport, const http_request& request) {
+  struct slot {
+    std::mutex mutex;
+    std::condition_variable ready;
+    std::optional<send_result_type> value;
+    void fill(send_result_type&& sent) {
+      const std::lock_guard lock(mutex);
+      if (!value) value.emplace(std::move(sent));
+      ready.notify_all();  // under the lock: the waiter may destroy the slot's last owner right after
+    }
+  };
+  // Shared, so a transport that calls late (or twice) never touches a dead stack frame.
+  auto shared = std::make_shared<slot>();
+#if APIKEYS_HAS_EXCEPTIONS
+  try {
+#endif
+    transport.async_send(request, [shared](send_result_type sent) { shared->fill(std::move(sent)); });
+#if APIKEYS_HAS_EXCEPTIONS
+  } catch (const std::exception& ex) {
+    shared->fill(transport_threw(ex.what()));
+  } catch (...) {
+    shared->fill(transport_threw("an unknown exception"));
+  }
+#endif
+  std::unique_lock lock(shared->mutex);
+  shared->ready.wait(lock, [&] { return shared->value.has_value(); });
+  return std::move(*shared->value);
+}
+
+// One classified exchange on this thread: send() when the transport has it, else async_send and wait.
+template <class Transport>
+result<http_response> sync_exchange(Transport& transport, http_request& request) {
+  if constexpr (apikeys::transport<Transport>) {
+    return exchange(transport, request);
+  } else {
+    return finish_exchange(request, blocking_send(transport, request));
+  }
+}
+
+// The completion handed to async_send. Copies share one state, so whichever copy the transport calls,
+// `done` runs once; a throw from async_send after it called the completion changes nothing.
+template <class Done>
+class exchange_completion {
+  struct state {
+    state(http_request& r, Done&& d) : request(&r), done(std::move(d)) {}
+    std::atomic<bool> fired{false};
+    http_request* request;
+    std::optional<Done> done;
+  };
+
+ public:
+  exchange_completion(http_request& request, Done&& done) : state_(std::make_shared<state>(request, std::move(done))) {}
+
+  void operator()(send_result_type sent) const {
+    if (state_->fired.exchange(true, std::memory_order_acq_rel)) return;
+    auto response = finish_exchange(*state_->request, std::move(sent));
+    // Moved out first, so what `done` owns (the request included) goes when it returns, not when the
+    // transport drops its copy of this completion.
+    Done done = std::move(*state_->done);
+    state_->done.reset();
+    done(std::move(response));
+  }
+
+ private:
+  std::shared_ptr<state> state_;
+};
+
+// Starts one exchange; `done(result<http_response>)` runs once, on the transport's completion thread.
+template <class Transport, class Done>
+void async_exchange(Transport& transport, http_request& request, Done&& done) {
+  const exchange_completion<std::decay_t<Done>> completion(request, std::forward<Done>(done));
+#if APIKEYS_HAS_EXCEPTIONS
+  try {
+#endif
+    transport.async_send(std::as_const(request), completion);
+#if APIKEYS_HAS_EXCEPTIONS
+  } catch (const std::exception& ex) {
+    completion(transport_threw(ex.what()));
+  } catch (...) {
+    completion(transport_threw("an unknown exception"));
+  }
+#endif
+}
+
+/// Runs a machine to the end on this thread: the whole call, blocking.
+template <class Transport, call_machine Machine>
+result<typename Machine::value_type> run_sync(Transport& transport, Machine& machine) {
+  http_request request;
+  if constexpr (one_exchange_machine<Machine>) {
+    if (auto refused = machine.start(request)) return std::move(*refused);
+    return machine.finish(sync_exchange(transport, request));
+  } else {
+    auto outcome = machine.start(request);
+    while (!outcome) outcome = machine.resume(sync_exchange(transport, request), request);
+    return std::move(*outcome);
+  }
+}
+
+template <class Transport, class Machine, class Done>
+struct async_run {
+  async_run(Transport& t, Machine&& m, Done&& d) : transport(t), machine(std::move(m)), done(std::move(d)) {}
+  Transport& transport;
+  Machine machine;
+  Done done;
+  http_request request;
+};
+
+template <class Run, class Outcome>
+void finish_run(std::unique_ptr<Run> run, Outcome&& outcome) {
+  auto done = std::move(run->done);
+  run.reset();
+  done(std::move(outcome));
+}
+
+template <class Run>
+void send_next(std::unique_ptr<Run> run) {
+  Run& current = *run;
+  async_exchange(current.transport, current.request, [run = std::move(run)](result<http_response>&& response) mutable {
+    if constexpr (one_exchange_machine<decltype(run->machine)>) {
+      auto outcome = run->machine.finish(std::move(response));
+      finish_run(std::move(run), std::move(outcome));
+    } else {
+      auto outcome = run->machine.resume(std::move(response), run->request);
+      if (!outcome) return send_next(std::move(run));
+      finish_run(std::move(run), std::move(*outcome));
+    }
+  });
+}
+
+/// Starts a machine and returns; `done(result<T>)` runs once when it finishes: on the thread of the
+/// transport's last completion, or on this one if the call finishes before sending or the transport
+/// completes inside async_send. With a transport that only has send(), the whole call runs here first.
+template <class Transport, class Machine, class Done>
+void run_async(Transport& transport, Machine&& machine, Done&& done) {
+  using machine_type = std::remove_cvref_t<Machine>;
+  if constexpr (!async_transport<Transport>) {
+    machine_type m(std::forward<Machine>(machine));
+    done(run_sync(transport, m));
+  } else {
+    using run_type = async_run<Transport, machine_type, std::decay_t<Done>>;
+    auto run = std::make_unique<run_type>(transport, machine_type(std::forward<Machine>(machine)),
+                                          std::decay_t<Done>(std::forward<Done>(done)));
+    auto outcome = run->machine.start(run->request);
+    if (outcome) return finish_run(std::move(run), std::move(*outcome));
+    send_next(std::move(run));
+  }
+}
+
+/// What a client hands its Executor: one call of one operation, not started yet (executor.hpp lists the
+/// interface). It points at its client, which must outlive it.
+template <class Owner, class Machine, class Policy>
+class call {
+ public:
+  using result_type = result<typename Machine::value_type>;
+  using value_type = decltype(Policy::apply(std::declval<result_type&&>()));
+  static constexpr bool is_asynchronous = Owner::asynchronous_transport;
+
+  call(Owner& owner, Machine machine) : owner_(&owner), machine_(std::move(machine)) {}
+
+  value_type operator()() { return Policy::apply(run()); }
+  result_type run() { return owner_->run_sync(machine_); }
+  template <class Completion>
+  void start(Completion&& completion) && {
+    owner_->run_async(std::move(machine_), std::forward<Completion>(completion));
+  }
+  result_type abandon() { return machine_.fail(cancelled_error()); }
+  static value_type apply(result_type&& outcome) { return Policy::apply(std::move(outcome)); }
+
+ private:
+  Owner* owner_;
+  Machine machine_;
+};
+
+}  // namespace apikeys::detail
+
+#endif  // APIKEYS_DETAIL_PIPELINE_HPP
+// ---- end apikeys/detail/pipeline.hpp ----
 namespace apikeys {
 
 struct client_options {
@@ -1988,12 +2962,18 @@ struct client_options {
 /// Every call sends the session's refresh token, as the server requires; a 401 answer ends the session
 /// (PROTOCOL.md section 7) and the error is returned as the server gave it, without a retry.
 ///
-/// Transport may be a reference type (`my_transport&`) to share one transport between clients.
+/// Each operation is written once, as a call (build the request, then finish with its answer), and the
+/// Executor decides what a method returns: the value (inline_executor), a std::future (future_executor),
+/// a deferred_call to give a completion (callback_executor), or an awaitable (coroutine_executor).
+///
+/// Transport may be a reference type (`my_transport&`) to share one transport between clients; it has
+/// send(), async_send(), or both (see async_transport.hpp).
 /// Thread safety: every method may be called concurrently from many threads provided the Transport's
-/// send() may; the session is shared safely. The client must outlive calls still running on an executor.
+/// send() (or async_send()) may; the session is shared safely. The client must outlive every call it
+/// started that has not finished: futures not yet ready, callbacks not yet run, awaits not yet resumed.
 template <class Transport, class Executor = inline_executor, class ErrorPolicy = throw_on_error>
 class basic_api_key_client {
-  static_assert(detail::check_transport<Transport>());
+  static_assert(detail::check_any_transport<Transport>());
   static_assert(executor<Executor>, "apikeys: Executor needs execute(operation) (see apikeys/executor.hpp)");
   static_assert(error_policy<ErrorPolicy>, "apikeys: ErrorPolicy needs a static apply(result<T>&&) (see error_policy.hpp)");
 
@@ -2001,6 +2981,8 @@ class basic_api_key_client {
   using transport_type = Transport;
   using executor_type = Executor;
   using error_policy_type = ErrorPolicy;
+  /// True when the Transport has async_send: the future, callback and coroutine executors then block no thread.
+  static constexpr bool asynchronous_transport = async_transport<std::remove_reference_t<Transport>>;
 
   basic_api_key_client(Transport transport, std::shared_ptr<session> user, client_options options = {},
                        Executor executor = {})
@@ -2011,112 +2993,178 @@ class basic_api_key_client {
 
   /// Creates a key named `name` ([A-Za-z0-9_-], checked before sending). The result is the only place the
   /// key's secret value ever appears: store it now.
-  decltype(auto) create(std::string_view name) {
-    return executor_.execute([this, name = std::string{name}] { return ErrorPolicy::apply(do_create(name)); });
-  }
+  decltype(auto) create(std::string_view name) { return launch(create_op<std::string>{std::string{name}}); }
   /// The key with this id, or an empty optional when the user has no such key.
-  decltype(auto) fetch(const object_id& id) {
-    return executor_.execute([this, id] { return ErrorPolicy::apply(do_fetch(id)); });
-  }
+  decltype(auto) fetch(const object_id& id) { return launch(fetch_op{id}); }
   /// Every key of the user, in creation order, without secrets.
-  decltype(auto) fetch_all() {
-    return executor_.execute([this] { return ErrorPolicy::apply(do_fetch_all()); });
-  }
+  decltype(auto) fetch_all() { return launch(fetch_all_op{}); }
   /// Enables a key; enabling an enabled key succeeds. A missing key is an api_key_not_found error.
-  decltype(auto) enable(const object_id& id) {
-    return executor_.execute([this, id] { return ErrorPolicy::apply(do_toggle(id, true)); });
-  }
+  decltype(auto) enable(const object_id& id) { return launch(toggle_op{id, true}); }
   /// Disables a key: logins with it are refused until it is enabled again. A missing key is an error.
-  decltype(auto) disable(const object_id& id) {
-    return executor_.execute([this, id] { return ErrorPolicy::apply(do_toggle(id, false)); });
-  }
+  decltype(auto) disable(const object_id& id) { return launch(toggle_op{id, false}); }
   /// Deletes a key; deleting a key that does not exist succeeds.
-  decltype(auto) remove(const object_id& id) {
-    return executor_.execute([this, id] { return ErrorPolicy::apply(do_remove(id)); });
-  }
+  decltype(auto) remove(const object_id& id) { return launch(remove_op{id}); }
 
   const std::shared_ptr<session>& user() const noexcept { return session_; }
   const client_options& options() const noexcept { return options_; }
   std::remove_reference_t<Transport>& transport() noexcept { return transport_; }
   Executor& executor() noexcept { return executor_; }
 
-  // The operations themselves, as result<T>, for executors and policies built on this client.
-  result<api_key> do_create(std::string_view name) {
-    if (auto invalid = ops::validate_key_name(name)) return failed<api_key>(std::move(*invalid), "create API key", name);
-    auto response = call([&](http_request& request, const ops::request_context& ctx) {
-      return ops::build_create_key(request, ctx, name);
-    });
-    if (!response) return failed<api_key>(std::move(response).error(), "create API key", name);
-    auto key = decode_created_key(*response);
-    detail::wipe(*response);
-    if (!key) return failed<api_key>(std::move(key).error(), "create API key", name);
-    return key;
-  }
-
-  result<std::optional<api_key>> do_fetch(const object_id& id) {
-    auto response = call([&](http_request& request, const ops::request_context& ctx) {
-      ops::build_fetch_key(request, ctx, id);
-      return std::optional<api_error>{};
-    });
-    if (!response) {
-      if (response.error().code == errc::api_key_not_found) return std::optional<api_key>{};
-      return failed<std::optional<api_key>>(std::move(response).error(), "fetch API key", id);
-    }
-    auto key = decode_key(*response);
-    if (!key) return failed<std::optional<api_key>>(std::move(key).error(), "fetch API key", id);
-    return std::optional<api_key>{std::move(*key)};
-  }
-
-  result<std::vector<api_key>> do_fetch_all() {
-    auto response = call([&](http_request& request, const ops::request_context& ctx) {
-      ops::build_fetch_keys(request, ctx);
-      return std::optional<api_error>{};
-    });
-    if (!response) return failed<std::vector<api_key>>(std::move(response).error(), "fetch all API keys", std::string_view{});
-    auto keys = decode_key_list(*response);
-    if (!keys) return failed<std::vector<api_key>>(std::move(keys).error(), "fetch all API keys", std::string_view{});
-    return keys;
-  }
-
-  result<void> do_toggle(const object_id& id, bool enable) {
-    auto response = call([&](http_request& request, const ops::request_context& ctx) {
-      (enable ? ops::build_enable_key : ops::build_disable_key)(request, ctx, id);
-      return std::optional<api_error>{};
-    });
-    if (!response) return failed<void>(std::move(response).error(), enable ? "enable API key" : "disable API key", id);
-    return {};
-  }
-
-  result<void> do_remove(const object_id& id) {
-    auto response = call([&](http_request& request, const ops::request_context& ctx) {
-      ops::build_delete_key(request, ctx, id);
-      return std::optional<api_error>{};
-    });
-    if (!response && response.error().code != errc::api_key_not_found)
-      return failed<void>(std::move(response).error(), "delete API key", id);
-    return {};
-  }
+  // The operations themselves, as result<T>, run to the end on this thread whatever the Executor.
+  result<api_key> do_create(std::string_view name) { return run(create_op<std::string_view>{name}); }
+  result<std::optional<api_key>> do_fetch(const object_id& id) { return run(fetch_op{id}); }
+  result<std::vector<api_key>> do_fetch_all() { return run(fetch_all_op{}); }
+  result<void> do_toggle(const object_id& id, bool enable) { return run(toggle_op{id, enable}); }
+  result<void> do_remove(const object_id& id) { return run(remove_op{id}); }
 
  private:
-  // Builds under the session's lock (the token is read once, never copied out), sends, classifies, and
-  // ends the session on a 401: every key route takes the refresh token, so a 401 means it is dead.
-  template <class Build>
-  result<http_response> call(Build&& build) {
-    if (!session_) return unexpected{detail::client_error(errc::not_logged_in, "no session: log in first")};
-    http_request request;
-    std::optional<api_error> invalid;
-    const bool logged_in = session_->with_refresh_token([&](std::string_view token) {
-      invalid = build(request, ops::request_context{session_->host(), token, options_.timeout});
-    });
-    if (!logged_in)
-      return unexpected{detail::client_error(errc::not_logged_in, "the user must be logged in to manage API keys")};
-    if (invalid) {
-      detail::wipe(request);
-      return unexpected{std::move(*invalid)};
+  template <class, class, class>
+  friend class detail::call;
+
+  // --- the operations: what each sends, and what it makes of the answer ----------------------------------
+  // check() refuses bad arguments before anything is sent; build() fills the request (under the session's
+  // lock: the token is read once, never copied out); finish() decodes a success; fail() words an error.
+
+  template <class Name>
+  struct create_op {
+    using value_type = api_key;
+    Name name;
+    std::optional<api_error> check() const { return ops::validate_key_name(name); }
+    std::optional<api_error> build(http_request& request, const ops::request_context& ctx) const {
+      return ops::build_create_key(request, ctx, name);
     }
-    auto response = detail::exchange(transport_, request);
-    if (!response && response.error().http_status == 401) session_->log_out();
-    return response;
+    result<api_key> finish(http_response& response) const {
+      auto key = decode_created_key(response);
+      detail::wipe(response);
+      if (!key) return fail(std::move(key).error());
+      return key;
+    }
+    result<api_key> fail(api_error error) const { return failed<api_key>(std::move(error), "create API key", std::string_view{name}); }
+  };
+
+  struct fetch_op {
+    using value_type = std::optional<api_key>;
+    object_id id;
+    std::optional<api_error> check() const { return std::nullopt; }
+    std::optional<api_error> build(http_request& request, const ops::request_context& ctx) const {
+      ops::build_fetch_key(request, ctx, id);
+      return std::nullopt;
+    }
+    result<value_type> finish(http_response& response) const {
+      auto key = decode_key(response);
+      if (!key) return fail(std::move(key).error());
+      return value_type{std::move(*key)};
+    }
+    result<value_type> fail(api_error error) const {
+      if (error.code == errc::api_key_not_found) return value_type{};
+      return failed<value_type>(std::move(error), "fetch API key", id);
+    }
+  };
+
+  struct fetch_all_op {
+    using value_type = std::vector<api_key>;
+    std::optional<api_error> check() const { return std::nullopt; }
+    std::optional<api_error> build(http_request& request, const ops::request_context& ctx) const {
+      ops::build_fetch_keys(request, ctx);
+      return std::nullopt;
+    }
+    result<value_type> finish(http_response& response) const {
+      auto keys = decode_key_list(response);
+      if (!keys) return fail(std::move(keys).error());
+      return keys;
+    }
+    result<value_type> fail(api_error error) const {
+      return failed<value_type>(std::move(error), "fetch all API keys", std::string_view{});
+    }
+  };
+
+  struct toggle_op {
+    using value_type = void;
+    object_id id;
+    bool enable;
+    std::optional<api_error> check() const { return std::nullopt; }
+    std::optional<api_error> build(http_request& request, const ops::request_context& ctx) const {
+      (enable ? ops::build_enable_key : ops::build_disable_key)(request, ctx, id);
+      return std::nullopt;
+    }
+    result<void> finish(http_response&) const { return {}; }
+    result<void> fail(api_error error) const {
+      return failed<void>(std::move(error), enable ? "enable API key" : "disable API key", id);
+    }
+  };
+
+  struct remove_op {
+    using value_type = void;
+    object_id id;
+    std::optional<api_error> check() const { return std::nullopt; }
+    std::optional<api_error> build(http_request& request, const ops::request_context& ctx) const {
+      ops::build_delete_key(request, ctx, id);
+      return std::nullopt;
+    }
+    result<void> finish(http_response&) const { return {}; }
+    result<void> fail(api_error error) const {
+      if (error.code == errc::api_key_not_found) return {};
+      return failed<void>(std::move(error), "delete API key", id);
+    }
+  };
+
+  // --- what every key call shares: the session, the token, and a 401 ending the session ------------------
+  template <class Op>
+  struct machine {
+    using value_type = typename Op::value_type;
+    basic_api_key_client* self;
+    Op op;
+
+    std::optional<result<value_type>> start(http_request& request) {
+      if (auto invalid = op.check()) return op.fail(std::move(*invalid));
+      const auto& user = self->session_;
+      if (!user) return op.fail(detail::client_error(errc::not_logged_in, "no session: log in first"));
+      std::optional<api_error> invalid;
+      const bool logged_in = user->with_refresh_token([&](std::string_view token) {
+        invalid = op.build(request, ops::request_context{user->host(), token, self->options_.timeout});
+      });
+      if (!logged_in)
+        return op.fail(detail::client_error(errc::not_logged_in, "the user must be logged in to manage API keys"));
+      if (invalid) {
+        detail::wipe(request);
+        return op.fail(std::move(*invalid));
+      }
+      return std::nullopt;
+    }
+
+    // Every key route takes the refresh token, so a 401 means it is dead.
+    result<value_type> finish(result<http_response>&& response) {
+      if (!response) {
+        if (response.error().http_status == 401) self->session_->log_out();
+        return op.fail(std::move(response).error());
+      }
+      return op.finish(*response);
+    }
+
+    result<value_type> fail(api_error error) const { return op.fail(std::move(error)); }
+  };
+
+  template <class Op>
+  result<typename Op::value_type> run(Op&& op) {
+    machine<std::remove_cvref_t<Op>> m{this, std::forward<Op>(op)};
+    return detail::run_sync(transport_, m);
+  }
+
+  template <class Op>
+  decltype(auto) launch(Op&& op) {
+    using machine_type = machine<std::remove_cvref_t<Op>>;
+    return executor_.execute(
+        detail::call<basic_api_key_client, machine_type, ErrorPolicy>(*this, machine_type{this, std::forward<Op>(op)}));
+  }
+
+  // For detail::call.
+  template <class Machine>
+  result<typename Machine::value_type> run_sync(Machine& m) {
+    return detail::run_sync(transport_, m);
+  }
+  template <class Machine, class Done>
+  void run_async(Machine&& m, Done&& done) {
+    detail::run_async(transport_, std::forward<Machine>(m), std::forward<Done>(done));
   }
 
   template <class T, class Subject>
@@ -2134,6 +3182,8 @@ class basic_api_key_client {
   Transport transport_;
   std::shared_ptr<session> session_;
   client_options options_;
+  // Last, so it goes first: an executor that owns its pool joins the calls still running on it while
+  // everything they use is still here.
   Executor executor_;
 };
 
@@ -2149,169 +3199,166 @@ using api_key_client = basic_api_key_client<Transport>;
 #ifndef APIKEYS_APP_HPP
 #define APIKEYS_APP_HPP
 
+// ---- begin apikeys/detail/unique_function.hpp ----
+// apikeys::detail::unique_function: a move-only std::function, for completions that own a promise or a frame.
+#ifndef APIKEYS_DETAIL_UNIQUE_FUNCTION_HPP
+#define APIKEYS_DETAIL_UNIQUE_FUNCTION_HPP
+
+namespace apikeys::detail {
+
+template <class Signature>
+class unique_function;
+
+// std::function insists on copyable targets; a completion that holds a std::promise is not one.
+template <class R, class... Args>
+class unique_function<R(Args...)> {
+  struct base {
+    virtual ~base() = default;
+    virtual R call(Args... args) = 0;
+  };
+  template <class F>
+  struct holder final : base {
+    explicit holder(F&& f) : fn(std::move(f)) {}
+    explicit holder(const F& f) : fn(f) {}
+    R call(Args... args) override { return std::invoke(fn, std::forward<Args>(args)...); }
+    F fn;
+  };
+
+ public:
+  unique_function() noexcept = default;
+  template <class F>
+    requires(!std::is_same_v<std::remove_cvref_t<F>, unique_function> && std::is_invocable_r_v<R, std::decay_t<F>&, Args...>)
+  unique_function(F&& f)  // NOLINT: implicit, like std::function
+      : target_(std::make_unique<holder<std::decay_t<F>>>(std::forward<F>(f))) {}
+
+  explicit operator bool() const noexcept { return target_ != nullptr; }
+  R operator()(Args... args) const { return target_->call(std::forward<Args>(args)...); }
+
+ private:
+  std::unique_ptr<base> target_;
+};
+
+}  // namespace apikeys::detail
+
+#endif  // APIKEYS_DETAIL_UNIQUE_FUNCTION_HPP
+// ---- end apikeys/detail/unique_function.hpp ----
 namespace apikeys {
 
 /// One App Services app: registers users, logs devices in (email/password, API key, anonymous, custom
 /// token), refreshes and ends sessions, and hands out key clients for logged-in users. Before its first
 /// request it asks the location route once where the app lives; every session it makes talks to that host.
+/// The Executor shapes what each method returns, as for basic_api_key_client.
 ///
-/// Transport may be a reference type (`my_transport&`). Thread safety: every method may be called
-/// concurrently provided the Transport's send() may; the location is looked up once even then.
+/// Transport may be a reference type (`my_transport&`); it has send(), async_send(), or both.
+/// Thread safety: every method may be called concurrently provided the Transport's send() (or
+/// async_send()) may; the location is looked up once even then, whichever executors ask. The app must
+/// outlive every call it started that has not finished, and the key clients it handed out.
 template <class Transport, class Executor = inline_executor, class ErrorPolicy = throw_on_error>
 class basic_app_client {
-  static_assert(detail::check_transport<Transport>());
+  static_assert(detail::check_any_transport<Transport>());
   static_assert(executor<Executor>, "apikeys: Executor needs execute(operation) (see apikeys/executor.hpp)");
   static_assert(error_policy<ErrorPolicy>, "apikeys: ErrorPolicy needs a static apply(result<T>&&) (see error_policy.hpp)");
 
  public:
   using transport_type = Transport;
   using transport_ref = std::remove_reference_t<Transport>&;
+  using executor_type = Executor;
+  using error_policy_type = ErrorPolicy;
+  /// True when the Transport has async_send: the future, callback and coroutine executors then block no thread.
+  static constexpr bool asynchronous_transport = async_transport<std::remove_reference_t<Transport>>;
 
   basic_app_client(Transport transport, app_config config, Executor executor = {})
       : transport_(std::forward<Transport>(transport)), config_(std::move(config)), executor_(std::move(executor)) {}
 
   /// Logs in and returns the new session (a std::shared_ptr<session>, shared by the clients that use it).
-  decltype(auto) log_in(const credentials& creds) {
-    return executor_.execute([this, creds] { return ErrorPolicy::apply(do_log_in(creds)); });
-  }
+  decltype(auto) log_in(const credentials& creds) { return launch(login_machine<credentials>{this, creds, {}}); }
   /// Registers an email/password user; the user can log in at once.
   decltype(auto) register_user(std::string_view email, std::string_view password) {
-    return executor_.execute([this, email = std::string{email}, password = secret{password}] {
-      return ErrorPolicy::apply(do_register_user(email, password.reveal()));
-    });
+    return launch(register_machine<std::string, secret>{this, std::string{email}, secret{password}, {}});
   }
   /// Replaces the session's access token. A 401 ends the session (section 7).
   decltype(auto) refresh(std::shared_ptr<session> user) {
-    return executor_.execute([this, user = std::move(user)] { return ErrorPolicy::apply(do_refresh(user)); });
+    return launch(refresh_machine<std::shared_ptr<session>>{this, std::move(user)});
   }
   /// Revokes the session on the server and ends it here; the session ends here even when the server
   /// cannot be reached (the error is still reported). Logging out a logged-out session sends nothing.
   decltype(auto) log_out(std::shared_ptr<session> user) {
-    return executor_.execute([this, user = std::move(user)] { return ErrorPolicy::apply(do_log_out(user)); });
+    return launch(logout_machine<std::shared_ptr<session>>{this, std::move(user)});
   }
   /// The user's profile. Uses the access token; a 401 is answered by one refresh and one retry.
   decltype(auto) profile(std::shared_ptr<session> user) {
-    return executor_.execute([this, user = std::move(user)] { return ErrorPolicy::apply(do_profile(user)); });
+    return launch(profile_machine<std::shared_ptr<session>>{this, std::move(user), 0});
   }
   /// Where the app lives; looked up once, then cached.
-  decltype(auto) location() {
-    return executor_.execute([this] { return ErrorPolicy::apply(do_location()); });
-  }
+  decltype(auto) location() { return launch(cached_location_machine{this}); }
 
-  /// A key client for `user`, sharing this app's transport (the app must outlive it). Pick another
-  /// executor or error policy per client: `app.api_keys<apikeys::return_result>(user)`.
+  /// A key client for `user`, sharing this app's transport (the app must outlive it) and, when it is of
+  /// the same type, this app's executor (and so its thread pool). Pick another executor or error policy
+  /// per client: `app.api_keys<apikeys::return_result>(user)`.
   template <class Policy = ErrorPolicy, class Exec = Executor>
-  basic_api_key_client<transport_ref, Exec, Policy> api_keys(std::shared_ptr<session> user, Exec executor = {}) {
+  basic_api_key_client<transport_ref, Exec, Policy> api_keys(std::shared_ptr<session> user) {
+    if constexpr (std::is_same_v<Exec, Executor>) {
+      return api_keys<Policy, Exec>(std::move(user), executor_);
+    } else {
+      return api_keys<Policy, Exec>(std::move(user), Exec{});
+    }
+  }
+  /// As above, with the key client's own executor.
+  template <class Policy = ErrorPolicy, class Exec = Executor>
+  basic_api_key_client<transport_ref, Exec, Policy> api_keys(std::shared_ptr<session> user, Exec executor) {
     return basic_api_key_client<transport_ref, Exec, Policy>(transport_, std::move(user), client_options{config_.timeout},
                                                              std::move(executor));
   }
 
   const app_config& config() const noexcept { return config_; }
   transport_ref transport() noexcept { return transport_; }
+  Executor& executor() noexcept { return executor_; }
 
-  // The operations themselves, as result<T>.
+  // The operations themselves, as result<T>, run to the end on this thread whatever the Executor.
   result<std::shared_ptr<session>> do_log_in(const credentials& creds) {
-    auto host = do_location();
-    if (!host) return failed<std::shared_ptr<session>>(std::move(host).error(), "log in");
-    http_request request;
-    if (auto invalid = ops::build_login(request, context(host->hostname, {}), config_.app_id, creds, config_.device)) {
-      detail::wipe(request);
-      return failed<std::shared_ptr<session>>(std::move(*invalid), "log in");
-    }
-    auto response = detail::exchange(transport_, request);
-    if (!response) return failed<std::shared_ptr<session>>(std::move(response).error(), "log in");
-    auto login = decode_login(*response);
-    detail::wipe(*response);
-    if (!login) return failed<std::shared_ptr<session>>(std::move(login).error(), "log in");
-    return std::make_shared<session>(std::move(login->user_id), std::move(login->device_id), std::string{creds.provider()},
-                                     host->hostname, std::move(login->access_token), std::move(login->refresh_token));
+    return run(login_machine<const credentials&>{this, creds, {}});
   }
-
   result<void> do_register_user(std::string_view email, std::string_view password) {
-    auto host = do_location();
-    if (!host) return failed<void>(std::move(host).error(), "register user");
-    http_request request;
-    if (auto invalid = ops::build_register(request, context(host->hostname, {}), config_.app_id, email, password)) {
-      detail::wipe(request);
-      return failed<void>(std::move(*invalid), "register user");
-    }
-    auto response = detail::exchange(transport_, request);
-    if (!response) return failed<void>(std::move(response).error(), "register user");
-    return {};
+    return run(register_machine<std::string_view, std::string_view>{this, email, password, {}});
   }
-
   result<void> do_refresh(const std::shared_ptr<session>& user) {
-    auto response = with_refresh_token(user, [](http_request& request, const ops::request_context& ctx) {
-      ops::build_refresh(request, ctx);
-    });
-    if (!response) return failed<void>(std::move(response).error(), "refresh session");
-    auto token = decode_access_token(*response);
-    detail::wipe(*response);
-    if (!token) return failed<void>(std::move(token).error(), "refresh session");
-    user->set_access_token(std::move(*token));
-    return {};
+    return run(refresh_machine<const std::shared_ptr<session>&>{this, user});
   }
-
   result<void> do_log_out(const std::shared_ptr<session>& user) {
-    if (user && !user->logged_in()) return {};
-    auto response = with_refresh_token(user, [](http_request& request, const ops::request_context& ctx) {
-      ops::build_logout(request, ctx);
-    });
-    if (user) user->log_out();
-    if (!response) return failed<void>(std::move(response).error(), "log out");
-    return {};
+    return run(logout_machine<const std::shared_ptr<session>&>{this, user});
   }
-
   result<user_profile> do_profile(const std::shared_ptr<session>& user) {
-    if (!user) return failed<user_profile>(detail::client_error(errc::not_logged_in, "no session: log in first"), "profile");
-    for (int attempt = 0;; ++attempt) {
-      http_request request;
-      const bool ok = user->with_access_token([&](std::string_view token) {
-        ops::build_profile(request, context(user->host(), token));
-      });
-      if (!ok) return failed<user_profile>(detail::client_error(errc::not_logged_in, "the user must be logged in"), "profile");
-      auto response = detail::exchange(transport_, request);
-      if (!response) {
-        if (response.error().http_status == 401 && attempt == 0) {
-          if (auto refreshed = do_refresh(user); !refreshed) return unexpected{std::move(refreshed).error()};
-          continue;
-        }
-        return failed<user_profile>(std::move(response).error(), "profile");
-      }
-      auto profile = decode_profile(*response);
-      if (!profile) return failed<user_profile>(std::move(profile).error(), "profile");
-      return profile;
-    }
+    return run(profile_machine<const std::shared_ptr<session>&>{this, user, 0});
   }
 
   result<location_response> do_location() {
-    std::lock_guard lock(location_mutex_);  // one lookup in flight; later callers wait for its answer
-    if (location_) return *location_;
-    http_request request;
-    ops::build_location(request, config_.base_url, config_.app_id, config_.timeout);
-    auto response = detail::exchange(transport_, request);
-    if (!response) return failed<location_response>(std::move(response).error(), "look up the app's location");
-    auto found = decode_location(*response);
-    if (!found) return failed<location_response>(std::move(found).error(), "look up the app's location");
-    location_ = *found;
+    {
+      // One lookup in flight, whoever started it; later callers wait for its answer.
+      std::unique_lock lock(location_mutex_);
+      location_idle_.wait(lock, [&] { return !location_in_flight_; });
+      if (location_) return *location_;
+      location_in_flight_ = true;
+    }
+    struct settle_on_throw {
+      basic_app_client* self;
+      bool armed = true;
+      ~settle_on_throw() {
+        if (armed) self->settle_location(unexpected{detail::client_error(errc::transport_error, "the location lookup failed")});
+      }
+    } guard{this};
+    lookup_machine m{this};
+    auto found = detail::run_sync(transport_, m);
+    guard.armed = false;
+    settle_location(found);
     return found;
   }
 
  private:
+  template <class, class, class>
+  friend class detail::call;
+
   ops::request_context context(std::string_view host, std::string_view token) const {
     return ops::request_context{host, token, config_.timeout};
-  }
-
-  // Refresh and log out send the refresh token; a 401 means the session is over (section 7).
-  template <class Build>
-  result<http_response> with_refresh_token(const std::shared_ptr<session>& user, Build&& build) {
-    if (!user) return unexpected{detail::client_error(errc::not_logged_in, "no session: log in first")};
-    http_request request;
-    const bool ok = user->with_refresh_token([&](std::string_view token) { build(request, context(user->host(), token)); });
-    if (!ok) return unexpected{detail::client_error(errc::not_logged_in, "the user must be logged in")};
-    auto response = detail::exchange(transport_, request);
-    if (!response && response.error().http_status == 401) user->log_out();
-    return response;
   }
 
   template <class T>
@@ -2320,11 +3367,296 @@ class basic_app_client {
     return unexpected{std::move(error)};
   }
 
+  // --- the operations, each a machine (detail/pipeline.hpp): build, then finish with each answer --------
+  // The type parameters say how arguments are held: owned by a call an executor may run later, borrowed
+  // by the do_ functions, which run at once. Machines that `needs_location` are told it (located()) before start().
+
+  template <class Creds>
+  struct login_machine {
+    static constexpr bool needs_location = true;
+    using value_type = std::shared_ptr<session>;
+    basic_app_client* self;
+    Creds creds;
+    std::string host{};
+
+    void located(const location_response& where) { host = where.hostname; }
+
+    std::optional<result<value_type>> start(http_request& request) {
+      const auto& config = self->config_;
+      if (auto invalid = ops::build_login(request, self->context(host, {}), config.app_id, creds, config.device)) {
+        detail::wipe(request);
+        return fail(std::move(*invalid));
+      }
+      return std::nullopt;
+    }
+    result<value_type> finish(result<http_response>&& response) {
+      if (!response) return fail(std::move(response).error());
+      auto login = decode_login(*response);
+      detail::wipe(*response);
+      if (!login) return fail(std::move(login).error());
+      return std::make_shared<session>(std::move(login->user_id), std::move(login->device_id), std::string{creds.provider()},
+                                       host, std::move(login->access_token), std::move(login->refresh_token));
+    }
+    result<value_type> fail(api_error error) const { return failed<value_type>(std::move(error), "log in"); }
+  };
+
+  template <class Email, class Password>
+  struct register_machine {
+    static constexpr bool needs_location = true;
+    using value_type = void;
+    basic_app_client* self;
+    Email email;
+    Password password;
+    std::string host{};
+
+    void located(const location_response& where) { host = where.hostname; }
+
+    std::optional<result<void>> start(http_request& request) {
+      if (auto invalid = ops::build_register(request, self->context(host, {}), self->config_.app_id, email, reveal(password))) {
+        detail::wipe(request);
+        return fail(std::move(*invalid));
+      }
+      return std::nullopt;
+    }
+    result<void> finish(result<http_response>&& response) {
+      if (!response) return fail(std::move(response).error());
+      return {};
+    }
+    result<void> fail(api_error error) const { return failed<void>(std::move(error), "register user"); }
+
+    static std::string_view reveal(const secret& s) noexcept { return s.reveal(); }
+    static std::string_view reveal(std::string_view s) noexcept { return s; }
+  };
+
+  // Refresh and log out send the refresh token; a 401 means the session is over (section 7).
+  template <class Build>
+  static std::optional<api_error> build_with_refresh_token(const basic_app_client& self, const std::shared_ptr<session>& user,
+                                                           http_request& request, Build&& build) {
+    if (!user) return detail::client_error(errc::not_logged_in, "no session: log in first");
+    const bool ok = user->with_refresh_token([&](std::string_view token) { build(request, self.context(user->host(), token)); });
+    if (!ok) return detail::client_error(errc::not_logged_in, "the user must be logged in");
+    return std::nullopt;
+  }
+  static void end_session_on_401(const std::shared_ptr<session>& user, const result<http_response>& response) {
+    if (!response && response.error().http_status == 401) user->log_out();
+  }
+
+  // The refresh exchange, shared by refresh() and profile()'s retry.
+  static std::optional<api_error> start_refresh(const basic_app_client& self, const std::shared_ptr<session>& user,
+                                                http_request& request) {
+    return build_with_refresh_token(self, user, request,
+                                    [](http_request& r, const ops::request_context& ctx) { ops::build_refresh(r, ctx); });
+  }
+  static result<void> finish_refresh(const std::shared_ptr<session>& user, result<http_response>&& response) {
+    end_session_on_401(user, response);
+    if (!response) return failed<void>(std::move(response).error(), "refresh session");
+    auto token = decode_access_token(*response);
+    detail::wipe(*response);
+    if (!token) return failed<void>(std::move(token).error(), "refresh session");
+    user->set_access_token(std::move(*token));
+    return {};
+  }
+
+  template <class User>
+  struct refresh_machine {
+    static constexpr bool needs_location = false;
+    using value_type = void;
+    basic_app_client* self;
+    User user;
+
+    std::optional<result<void>> start(http_request& request) {
+      if (auto refused = start_refresh(*self, user, request)) return fail(std::move(*refused));
+      return std::nullopt;
+    }
+    result<void> finish(result<http_response>&& response) { return finish_refresh(user, std::move(response)); }
+    result<void> fail(api_error error) const { return failed<void>(std::move(error), "refresh session"); }
+  };
+
+  template <class User>
+  struct logout_machine {
+    static constexpr bool needs_location = false;
+    using value_type = void;
+    basic_app_client* self;
+    User user;
+
+    std::optional<result<void>> start(http_request& request) {
+      if (user && !user->logged_in()) return result<void>{};
+      auto refused = build_with_refresh_token(*self, user, request, [](http_request& r, const ops::request_context& ctx) {
+        ops::build_logout(r, ctx);
+      });
+      if (!refused) return std::nullopt;
+      if (user) user->log_out();
+      return fail(std::move(*refused));
+    }
+    result<void> finish(result<http_response>&& response) {
+      end_session_on_401(user, response);
+      user->log_out();
+      if (!response) return fail(std::move(response).error());
+      return {};
+    }
+    result<void> fail(api_error error) const { return failed<void>(std::move(error), "log out"); }
+  };
+
+  // Up to three exchanges: the profile; on a first 401 a refresh; then the profile once more.
+  template <class User>
+  struct profile_machine {
+    static constexpr bool needs_location = false;
+    using value_type = user_profile;
+    basic_app_client* self;
+    User user;
+    int step = 0;  // 0: first profile request, 1: refresh, 2: second profile request
+
+    std::optional<result<value_type>> start(http_request& request) {
+      step = 0;
+      if (!user) return fail(detail::client_error(errc::not_logged_in, "no session: log in first"));
+      return ask(request);
+    }
+    std::optional<result<value_type>> resume(result<http_response>&& response, http_request& request) {
+      if (step == 1) {
+        if (auto refreshed = finish_refresh(user, std::move(response)); !refreshed) return unexpected{std::move(refreshed).error()};
+        step = 2;
+        return ask(request);
+      }
+      if (!response) {
+        if (response.error().http_status == 401 && step == 0) {
+          step = 1;
+          if (auto refused = start_refresh(*self, user, request)) return failed<value_type>(std::move(*refused), "refresh session");
+          return std::nullopt;
+        }
+        return fail(std::move(response).error());
+      }
+      auto found = decode_profile(*response);
+      if (!found) return fail(std::move(found).error());
+      return found;
+    }
+    result<value_type> fail(api_error error) const { return failed<value_type>(std::move(error), "profile"); }
+
+    std::optional<result<value_type>> ask(http_request& request) {
+      const bool ok = user->with_access_token([&](std::string_view token) {
+        ops::build_profile(request, self->context(user->host(), token));
+      });
+      if (!ok) return fail(detail::client_error(errc::not_logged_in, "the user must be logged in"));
+      return std::nullopt;
+    }
+  };
+
+  // The location request itself; the cache around it is do_location's and async_location's.
+  struct lookup_machine {
+    static constexpr bool needs_location = false;
+    using value_type = location_response;
+    basic_app_client* self;
+
+    std::optional<result<value_type>> start(http_request& request) {
+      const auto& config = self->config_;
+      ops::build_location(request, config.base_url, config.app_id, config.timeout);
+      return std::nullopt;
+    }
+    result<value_type> finish(result<http_response>&& response) {
+      if (!response) return fail(std::move(response).error());
+      auto found = decode_location(*response);
+      if (!found) return fail(std::move(found).error());
+      return found;
+    }
+    result<value_type> fail(api_error error) const { return failed<value_type>(std::move(error), "look up the app's location"); }
+  };
+
+  // location(): the answer of the single lookup, which it waits for like any call that needs it.
+  struct cached_location_machine {
+    static constexpr bool needs_location = true;
+    using value_type = location_response;
+    basic_app_client* self;
+    std::optional<location_response> found{};
+
+    void located(const location_response& where) { found = where; }
+    std::optional<result<value_type>> start(http_request&) { return result<value_type>{*found}; }
+    result<value_type> finish(result<http_response>&&) { return fail({}); }  // never sends
+    result<value_type> fail(api_error error) const { return failed<value_type>(std::move(error), "look up the app's location"); }
+  };
+
+  // --- the location, looked up once whichever path asks --------------------------------------------------
+
+  // Ends the lookup in flight: caches a success, wakes the blocked callers, completes the waiting calls.
+  void settle_location(const result<location_response>& found) {
+    std::vector<detail::unique_function<void(result<location_response>)>> waiting;
+    {
+      const std::lock_guard lock(location_mutex_);
+      if (found) location_ = *found;
+      location_in_flight_ = false;
+      waiting.swap(location_waiters_);
+    }
+    location_idle_.notify_all();
+    for (auto& then : waiting) then(result<location_response>{found});
+  }
+
+  // As do_location, without blocking: `then(result<location_response>)` runs once the location is known.
+  template <class Then>
+  void async_location(Then&& then) {
+    std::unique_lock lock(location_mutex_);
+    if (location_) {
+      result<location_response> cached{*location_};
+      lock.unlock();
+      then(std::move(cached));
+      return;
+    }
+    location_waiters_.emplace_back(std::forward<Then>(then));
+    if (location_in_flight_) return;
+    location_in_flight_ = true;
+    lock.unlock();
+    detail::run_async(transport_, lookup_machine{this}, [this](result<location_response>&& found) { settle_location(found); });
+  }
+
+  // --- running machines -------------------------------------------------------------------------------------
+
+  template <class Machine>
+  result<typename Machine::value_type> run(Machine&& m) {
+    return run_sync(m);
+  }
+
+  template <class Machine>
+  decltype(auto) launch(Machine&& m) {
+    using machine_type = std::remove_cvref_t<Machine>;
+    return executor_.execute(detail::call<basic_app_client, machine_type, ErrorPolicy>(*this, std::forward<Machine>(m)));
+  }
+
+  // For detail::call, and the do_ functions.
+  template <class Machine>
+  result<typename Machine::value_type> run_sync(Machine& m) {
+    if constexpr (Machine::needs_location) {
+      auto found = do_location();
+      if (!found) return m.fail(std::move(found).error());
+      m.located(*found);
+    }
+    return detail::run_sync(transport_, m);
+  }
+
+  template <class Machine, class Done>
+  void run_async(Machine&& machine, Done&& done) {
+    using machine_type = std::remove_cvref_t<Machine>;
+    if constexpr (!asynchronous_transport) {
+      machine_type local(std::forward<Machine>(machine));
+      done(run_sync(local));
+    } else if constexpr (machine_type::needs_location) {
+      async_location([this, m = machine_type(std::forward<Machine>(machine)), then = std::decay_t<Done>(std::forward<Done>(done))](
+                         result<location_response>&& found) mutable {
+        if (!found) return then(m.fail(std::move(found).error()));
+        m.located(*found);
+        detail::run_async(transport_, std::move(m), std::move(then));
+      });
+    } else {
+      detail::run_async(transport_, std::forward<Machine>(machine), std::forward<Done>(done));
+    }
+  }
+
   Transport transport_;
   app_config config_;
-  Executor executor_;
   std::mutex location_mutex_;
+  std::condition_variable location_idle_;
+  bool location_in_flight_ = false;
+  std::vector<detail::unique_function<void(result<location_response>)>> location_waiters_;
   std::optional<location_response> location_;
+  // Last, so it goes first: an executor that owns its pool joins the calls still running on it while
+  // everything they use is still here.
+  Executor executor_;
 };
 
 template <class Transport>

@@ -1,0 +1,247 @@
+// apikeys::detail pipeline: a call as build / send / finish steps, driven on this thread or by async_send.
+#ifndef APIKEYS_DETAIL_PIPELINE_HPP
+#define APIKEYS_DETAIL_PIPELINE_HPP
+
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "../async_transport.hpp"
+#include "../decoder.hpp"
+#include "../error.hpp"
+#include "../http.hpp"
+#include "../result.hpp"
+#include "../transport.hpp"
+#include "../version.hpp"
+#include "exchange.hpp"
+
+namespace apikeys::detail {
+
+// A call, written once as a small state machine that never touches a transport itself:
+//   start(request)            fills the first request, or finishes at once (a refused argument, no session);
+//   finish(response)          a call of one exchange: makes the result of its classified outcome;
+//   resume(response, request) a call of several: takes each outcome and fills the next request, or finishes;
+//   fail(error)               the call's own wording of an error that did not come from an exchange.
+// "Finishes" is returning the result; an empty optional means "send `request`". The drivers below run a
+// machine on this thread (send) or hop from completion to completion (async_send). A one-exchange machine
+// hands its result straight back to the caller's frame, so the synchronous path moves nothing extra.
+template <class M>
+concept one_exchange_machine = requires(M& m, result<http_response>&& response) {
+  { m.finish(std::move(response)) } -> std::same_as<result<typename M::value_type>>;
+};
+template <class M>
+concept many_exchange_machine = requires(M& m, http_request& request, result<http_response>&& response) {
+  { m.resume(std::move(response), request) } -> std::same_as<std::optional<result<typename M::value_type>>>;
+};
+template <class M>
+concept call_machine = requires(M& m, http_request& request, api_error error) {
+  typename M::value_type;
+  { m.start(request) } -> std::same_as<std::optional<result<typename M::value_type>>>;
+  { m.fail(std::move(error)) } -> std::same_as<result<typename M::value_type>>;
+} && (one_exchange_machine<M> || many_exchange_machine<M>);
+
+/// What a queued call that never started completes with when its executor's pool shuts down.
+inline api_error cancelled_error() {
+  return client_error(errc::transport_error, "cancelled: the executor shut down before the call started");
+}
+
+inline send_result_type transport_threw(const char* what) {
+  return unexpected{transport_error{errc::transport_error, std::string{"the transport threw: "} + what}};
+}
+
+// The "finish" half of an exchange, shared by every path: wipe the request, map a transport failure, classify.
+inline result<http_response> finish_exchange(http_request& request, send_result_type&& sent) {
+  wipe(request);
+  if (!sent) return unexpected{from_transport_error(std::move(sent).error())};
+  if (auto error = classify_response(*sent)) {
+    wipe(*sent);
+    return unexpected{std::move(*error)};
+  }
+  return std::move(*sent);
+}
+
+// A synchronous call on a transport that only has async_send: wait for the completion. It must not be
+// the thread the completion runs on (an event loop calling a blocking client deadlocks itself).
+template <class Transport>
+send_result_type blocking_send(Transport& transport, const http_request& request) {
+  struct slot {
+    std::mutex mutex;
+    std::condition_variable ready;
+    std::optional<send_result_type> value;
+    void fill(send_result_type&& sent) {
+      const std::lock_guard lock(mutex);
+      if (!value) value.emplace(std::move(sent));
+      ready.notify_all();  // under the lock: the waiter may destroy the slot's last owner right after
+    }
+  };
+  // Shared, so a transport that calls late (or twice) never touches a dead stack frame.
+  auto shared = std::make_shared<slot>();
+#if APIKEYS_HAS_EXCEPTIONS
+  try {
+#endif
+    transport.async_send(request, [shared](send_result_type sent) { shared->fill(std::move(sent)); });
+#if APIKEYS_HAS_EXCEPTIONS
+  } catch (const std::exception& ex) {
+    shared->fill(transport_threw(ex.what()));
+  } catch (...) {
+    shared->fill(transport_threw("an unknown exception"));
+  }
+#endif
+  std::unique_lock lock(shared->mutex);
+  shared->ready.wait(lock, [&] { return shared->value.has_value(); });
+  return std::move(*shared->value);
+}
+
+// One classified exchange on this thread: send() when the transport has it, else async_send and wait.
+template <class Transport>
+result<http_response> sync_exchange(Transport& transport, http_request& request) {
+  if constexpr (apikeys::transport<Transport>) {
+    return exchange(transport, request);
+  } else {
+    return finish_exchange(request, blocking_send(transport, request));
+  }
+}
+
+// The completion handed to async_send. Copies share one state, so whichever copy the transport calls,
+// `done` runs once; a throw from async_send after it called the completion changes nothing.
+template <class Done>
+class exchange_completion {
+  struct state {
+    state(http_request& r, Done&& d) : request(&r), done(std::move(d)) {}
+    std::atomic<bool> fired{false};
+    http_request* request;
+    std::optional<Done> done;
+  };
+
+ public:
+  exchange_completion(http_request& request, Done&& done) : state_(std::make_shared<state>(request, std::move(done))) {}
+
+  void operator()(send_result_type sent) const {
+    if (state_->fired.exchange(true, std::memory_order_acq_rel)) return;
+    auto response = finish_exchange(*state_->request, std::move(sent));
+    // Moved out first, so what `done` owns (the request included) goes when it returns, not when the
+    // transport drops its copy of this completion.
+    Done done = std::move(*state_->done);
+    state_->done.reset();
+    done(std::move(response));
+  }
+
+ private:
+  std::shared_ptr<state> state_;
+};
+
+// Starts one exchange; `done(result<http_response>)` runs once, on the transport's completion thread.
+template <class Transport, class Done>
+void async_exchange(Transport& transport, http_request& request, Done&& done) {
+  const exchange_completion<std::decay_t<Done>> completion(request, std::forward<Done>(done));
+#if APIKEYS_HAS_EXCEPTIONS
+  try {
+#endif
+    transport.async_send(std::as_const(request), completion);
+#if APIKEYS_HAS_EXCEPTIONS
+  } catch (const std::exception& ex) {
+    completion(transport_threw(ex.what()));
+  } catch (...) {
+    completion(transport_threw("an unknown exception"));
+  }
+#endif
+}
+
+/// Runs a machine to the end on this thread: the whole call, blocking.
+template <class Transport, call_machine Machine>
+result<typename Machine::value_type> run_sync(Transport& transport, Machine& machine) {
+  http_request request;
+  if constexpr (one_exchange_machine<Machine>) {
+    if (auto refused = machine.start(request)) return std::move(*refused);
+    return machine.finish(sync_exchange(transport, request));
+  } else {
+    auto outcome = machine.start(request);
+    while (!outcome) outcome = machine.resume(sync_exchange(transport, request), request);
+    return std::move(*outcome);
+  }
+}
+
+template <class Transport, class Machine, class Done>
+struct async_run {
+  async_run(Transport& t, Machine&& m, Done&& d) : transport(t), machine(std::move(m)), done(std::move(d)) {}
+  Transport& transport;
+  Machine machine;
+  Done done;
+  http_request request;
+};
+
+template <class Run, class Outcome>
+void finish_run(std::unique_ptr<Run> run, Outcome&& outcome) {
+  auto done = std::move(run->done);
+  run.reset();
+  done(std::move(outcome));
+}
+
+template <class Run>
+void send_next(std::unique_ptr<Run> run) {
+  Run& current = *run;
+  async_exchange(current.transport, current.request, [run = std::move(run)](result<http_response>&& response) mutable {
+    if constexpr (one_exchange_machine<decltype(run->machine)>) {
+      auto outcome = run->machine.finish(std::move(response));
+      finish_run(std::move(run), std::move(outcome));
+    } else {
+      auto outcome = run->machine.resume(std::move(response), run->request);
+      if (!outcome) return send_next(std::move(run));
+      finish_run(std::move(run), std::move(*outcome));
+    }
+  });
+}
+
+/// Starts a machine and returns; `done(result<T>)` runs once when it finishes: on the thread of the
+/// transport's last completion, or on this one if the call finishes before sending or the transport
+/// completes inside async_send. With a transport that only has send(), the whole call runs here first.
+template <class Transport, class Machine, class Done>
+void run_async(Transport& transport, Machine&& machine, Done&& done) {
+  using machine_type = std::remove_cvref_t<Machine>;
+  if constexpr (!async_transport<Transport>) {
+    machine_type m(std::forward<Machine>(machine));
+    done(run_sync(transport, m));
+  } else {
+    using run_type = async_run<Transport, machine_type, std::decay_t<Done>>;
+    auto run = std::make_unique<run_type>(transport, machine_type(std::forward<Machine>(machine)),
+                                          std::decay_t<Done>(std::forward<Done>(done)));
+    auto outcome = run->machine.start(run->request);
+    if (outcome) return finish_run(std::move(run), std::move(*outcome));
+    send_next(std::move(run));
+  }
+}
+
+/// What a client hands its Executor: one call of one operation, not started yet (executor.hpp lists the
+/// interface). It points at its client, which must outlive it.
+template <class Owner, class Machine, class Policy>
+class call {
+ public:
+  using result_type = result<typename Machine::value_type>;
+  using value_type = decltype(Policy::apply(std::declval<result_type&&>()));
+  static constexpr bool is_asynchronous = Owner::asynchronous_transport;
+
+  call(Owner& owner, Machine machine) : owner_(&owner), machine_(std::move(machine)) {}
+
+  value_type operator()() { return Policy::apply(run()); }
+  result_type run() { return owner_->run_sync(machine_); }
+  template <class Completion>
+  void start(Completion&& completion) && {
+    owner_->run_async(std::move(machine_), std::forward<Completion>(completion));
+  }
+  result_type abandon() { return machine_.fail(cancelled_error()); }
+  static value_type apply(result_type&& outcome) { return Policy::apply(std::move(outcome)); }
+
+ private:
+  Owner* owner_;
+  Machine machine_;
+};
+
+}  // namespace apikeys::detail
+
+#endif  // APIKEYS_DETAIL_PIPELINE_HPP

@@ -1,0 +1,107 @@
+// apikeys::future_executor: a call returns a std::future, fulfilled on a thread pool or by an async transport.
+#ifndef APIKEYS_EXECUTORS_FUTURE_HPP
+#define APIKEYS_EXECUTORS_FUTURE_HPP
+
+#include <exception>
+#include <future>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+#include "../thread_pool.hpp"
+#include "../version.hpp"
+
+namespace apikeys {
+
+namespace detail {
+// Applies the ErrorPolicy on the way into the promise: under throw_on_error the api_exception is stored
+// and future.get() throws it; under return_result get() returns the result<T>.
+template <class Call>
+void fulfil(std::promise<typename Call::value_type>& promise, typename Call::result_type&& outcome) noexcept {
+#if APIKEYS_HAS_EXCEPTIONS
+  try {
+#endif
+    if constexpr (std::is_void_v<typename Call::value_type>) {
+      Call::apply(std::move(outcome));
+      promise.set_value();
+    } else {
+      promise.set_value(Call::apply(std::move(outcome)));
+    }
+#if APIKEYS_HAS_EXCEPTIONS
+  } catch (...) {
+    promise.set_exception(std::current_exception());
+  }
+#endif
+}
+
+template <class Call>
+struct promise_completion {
+  std::promise<typename Call::value_type> promise;
+  void operator()(typename Call::result_type&& outcome) { fulfil<Call>(promise, std::move(outcome)); }
+};
+
+// A call queued on the pool: run it there, or, if the pool shuts down first, fulfil the future with the
+// call's cancelled error.
+template <class Call>
+struct future_work {
+  Call call;
+  std::promise<typename Call::value_type> promise;
+  void operator()() {
+#if APIKEYS_HAS_EXCEPTIONS
+    try {
+      fulfil<Call>(promise, call.run());
+    } catch (...) {  // not an api_error (those are results): std::bad_alloc and the like
+      promise.set_exception(std::current_exception());
+    }
+#else
+    fulfil<Call>(promise, call.run());
+#endif
+  }
+  void cancel() { fulfil<Call>(promise, call.abandon()); }
+};
+}  // namespace detail
+
+/// Every call returns a std::future of what the ErrorPolicy makes of it: `std::future<api_key>` whose
+/// get() throws api_exception (throw_on_error), or `std::future<result<api_key>>` (return_result).
+///
+/// Where a call runs: with a transport that has async_send, the request is built on the caller's thread
+/// and the future is fulfilled on the transport's completion thread; no thread waits on the network.
+/// With a send()-only transport the whole call runs on the pool. With a null pool it runs on the
+/// caller's thread and the future is ready on return.
+///
+/// Destroying the last owner of the pool (this executor, its copies, and whoever else shares the
+/// pool) shuts it down: calls already running finish and fulfil their futures; calls still queued
+/// fulfil theirs with a transport_error "cancelled: ..." (never a broken promise). The client the
+/// calls were made on must outlive them: declare it after the pool's owners if they live side by side.
+///
+/// Thread safety: execute() may be called concurrently; copies share one pool.
+class future_executor {
+ public:
+  /// A pool of its own, thread_pool::default_size() threads, shared by every copy of this executor.
+  future_executor() : pool_(std::make_shared<thread_pool>()) {}
+  /// Runs calls on `pool`, which may be shared with other executors and clients; null: the caller's thread.
+  explicit future_executor(std::shared_ptr<thread_pool> pool) noexcept : pool_(std::move(pool)) {}
+
+  template <class Call>
+  std::future<typename Call::value_type> execute(Call call) const {
+    std::promise<typename Call::value_type> promise;
+    auto future = promise.get_future();
+    if constexpr (Call::is_asynchronous) {
+      std::move(call).start(detail::promise_completion<Call>{std::move(promise)});
+    } else if (pool_) {
+      pool_->post(detail::future_work<Call>{std::move(call), std::move(promise)});
+    } else {
+      detail::fulfil<Call>(promise, call.run());
+    }
+    return future;
+  }
+
+  const std::shared_ptr<thread_pool>& pool() const noexcept { return pool_; }
+
+ private:
+  std::shared_ptr<thread_pool> pool_;
+};
+
+}  // namespace apikeys
+
+#endif  // APIKEYS_EXECUTORS_FUTURE_HPP

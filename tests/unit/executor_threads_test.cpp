@@ -1,0 +1,264 @@
+// apikeys tests: one app and one key client shared by 8 threads, through every executor: no race, no result lost.
+#include <doctest/doctest.h>
+
+#include <apikeys/apikeys.hpp>
+#include <apikeys/testing/emulator.hpp>
+#include <apikeys/testing/event_loop_transport.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <future>
+#include <latch>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace {
+
+using apikeys::api_error;
+using apikeys::api_key;
+using apikeys::credentials;
+using apikeys::object_id;
+using apikeys::result;
+using apikeys::session;
+using apikeys::testing::emulator;
+using namespace apikeys::literals;
+using namespace std::chrono_literals;
+
+using loop_transport = apikeys::testing::event_loop_transport<emulator>;
+
+constexpr int thread_count = 8;
+constexpr int operations_per_thread = 500;
+constexpr int cycle_length = 7;  // create, fetch, disable, fetch, enable, fetch_all, remove
+constexpr int cycles = operations_per_thread / cycle_length;
+constexpr int extra_operations = operations_per_thread - cycles * cycle_length;
+constexpr object_id never_issued = "000000000000000000000004"_oid;
+constexpr std::string_view email = "shared@example.com";
+constexpr std::string_view password = "shared password";
+
+// --- one call to its end, as a result<T>, whatever the executor and the policy --------------------------------
+
+template <class T>
+struct as_result {
+  using type = result<T>;
+};
+template <class T>
+struct as_result<result<T>> {
+  using type = result<T>;
+};
+template <class>
+constexpr bool is_future = false;
+template <class T>
+constexpr bool is_future<std::future<T>> = true;
+template <class>
+constexpr bool is_deferred = false;
+template <class C>
+constexpr bool is_deferred<apikeys::deferred_call<C>> = true;
+template <class>
+constexpr bool is_awaitable = false;
+template <class C>
+constexpr bool is_awaitable<apikeys::call_awaitable<C>> = true;
+
+template <class F>
+auto catching(F&& f) {
+  using returned = std::invoke_result_t<F&>;
+  using out = typename as_result<returned>::type;
+  if constexpr (std::is_same_v<returned, out>) {
+    return f();
+  } else {
+    try {
+      if constexpr (std::is_void_v<returned>) {
+        f();
+        return out{};
+      } else {
+        return out{f()};
+      }
+    } catch (const apikeys::api_exception& ex) {
+      return out{apikeys::unexpected{ex.error()}};
+    }
+  }
+}
+
+template <class Call>
+auto settle(Call&& call) {
+  using returned = decltype(call());
+  if constexpr (is_future<returned>) {
+    auto future = call();
+    return catching([&] { return future.get(); });
+  } else if constexpr (is_deferred<returned>) {
+    using out = typename returned::result_type;
+    std::promise<out> done;
+    auto got = done.get_future();
+    call().then([&done](out&& r) { done.set_value(std::move(r)); });
+    return got.get();
+  } else if constexpr (is_awaitable<returned>) {
+    using out = typename returned::result_type;
+    using awaited = decltype(std::declval<returned&>().await_resume());
+    auto body = [&]() -> apikeys::task<out> {
+      std::optional<api_error> failure;
+      try {
+        if constexpr (std::is_same_v<awaited, out>) {
+          co_return co_await call();
+        } else if constexpr (std::is_void_v<awaited>) {
+          co_await call();
+          co_return out{};
+        } else {
+          co_return out{co_await call()};
+        }
+      } catch (const apikeys::api_exception& ex) {
+        failure = ex.error();
+      }
+      co_return out{apikeys::unexpected{std::move(*failure)}};
+    };
+    return apikeys::sync_wait(body());
+  } else {
+    return catching(call);
+  }
+}
+
+// --- the setups --------------------------------------------------------------------------------------------
+
+template <class Exec, class Policy, bool Async>
+struct setup {
+  using executor = Exec;
+  using policy = Policy;
+  static constexpr bool async = Async;
+};
+
+template <bool Async>
+struct transport_of {
+  explicit transport_of(emulator& emu) : transport(emu) {}
+  emulator& transport;
+};
+template <>
+struct transport_of<true> {
+  explicit transport_of(emulator& emu) : transport(emu) {}
+  loop_transport transport;
+};
+
+// What one thread saw: how many calls came back as expected, and a description of every one that did not.
+struct tally {
+  int as_expected = 0;
+  std::vector<std::string> surprises;
+  std::vector<object_id> created;
+
+  template <class R>
+  void expect(bool ok, std::string_view what, const R& r) {
+    if (ok) {
+      ++as_expected;
+      return;
+    }
+    std::string text{what};
+    if (!r) text.append(": ").append(apikeys::detail::describe(r.error()));
+    surprises.push_back(std::move(text));
+  }
+};
+
+TEST_CASE_TEMPLATE("8 threads x 500 operations through one shared client", S,
+                   setup<apikeys::inline_executor, apikeys::return_result, false>,
+                   setup<apikeys::future_executor, apikeys::throw_on_error, false>,
+                   setup<apikeys::callback_executor, apikeys::return_result, false>,
+                   setup<apikeys::coroutine_executor, apikeys::throw_on_error, false>,
+                   setup<apikeys::inline_executor, apikeys::throw_on_error, true>,
+                   setup<apikeys::future_executor, apikeys::return_result, true>,
+                   setup<apikeys::callback_executor, apikeys::throw_on_error, true>,
+                   setup<apikeys::coroutine_executor, apikeys::return_result, true>) {
+  using transport_ref = std::conditional_t<S::async, loop_transport&, emulator&>;
+  using app_type = apikeys::basic_app_client<transport_ref, typename S::executor, typename S::policy>;
+
+  emulator emu;
+  emu.add_user(email, password);
+  transport_of<S::async> wire{emu};
+  apikeys::app_config config;
+  config.app_id = emu.app_id();
+  config.base_url = emu.hostname();
+  app_type app{wire.transport, config};
+
+  // Eight first calls at once on one app: every log in succeeds and the location is asked for once.
+  std::vector<std::shared_ptr<session>> sessions(thread_count);
+  {
+    std::latch go(thread_count);
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < sessions.size(); ++t) {
+      threads.emplace_back([&, t] {
+        go.arrive_and_wait();
+        auto r = settle([&] { return app.log_in(credentials::email_password(email, password)); });
+        if (r) sessions[t] = *r;
+      });
+    }
+    for (auto& thread : threads) thread.join();
+  }
+  for (const auto& s : sessions) REQUIRE(s != nullptr);
+  CHECK(emu.request_count() == 1 + thread_count);
+
+  // One key client, one session, eight threads.
+  auto keys = app.api_keys(sessions[0]);
+  const std::size_t requests_before = emu.request_count();
+  std::vector<tally> tallies(thread_count);
+  {
+    std::latch go(thread_count);
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < tallies.size(); ++t) {
+      threads.emplace_back([&, t] {
+        tally& mine = tallies[t];
+        go.arrive_and_wait();
+        for (int c = 0; c < cycles; ++c) {
+          const std::string name = "t" + std::to_string(t) + "_" + std::to_string(c);
+          auto created = settle([&] { return keys.create(name); });
+          mine.expect(created && created->name == name && created->enabled && created->value.has_value(), "create", created);
+          if (!created) continue;
+          const object_id id = created->id;
+          mine.created.push_back(id);
+
+          auto fetched = settle([&] { return keys.fetch(id); });
+          mine.expect(fetched && fetched->has_value() && (*fetched)->id == id && (*fetched)->enabled, "fetch", fetched);
+          auto disabled = settle([&] { return keys.disable(id); });
+          mine.expect(static_cast<bool>(disabled), "disable", disabled);
+          auto refetched = settle([&] { return keys.fetch(id); });
+          mine.expect(refetched && refetched->has_value() && !(*refetched)->enabled, "fetch disabled", refetched);
+          auto enabled = settle([&] { return keys.enable(id); });
+          mine.expect(static_cast<bool>(enabled), "enable", enabled);
+          auto all = settle([&] { return keys.fetch_all(); });
+          bool listed = false;
+          if (all)
+            for (const api_key& k : *all) listed = listed || (k.id == id && k.enabled && !k.value);
+          // Each thread holds at most one key at a time.
+          mine.expect(all && listed && all->size() <= thread_count, "fetch_all", all);
+          auto removed = settle([&] { return keys.remove(id); });
+          mine.expect(static_cast<bool>(removed), "remove", removed);
+        }
+        for (int e = 0; e < extra_operations; ++e) {
+          auto missing = settle([&] { return keys.fetch(never_issued); });
+          mine.expect(missing && !missing->has_value(), "fetch missing", missing);
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+  }
+
+  // Every result accounted for: each thread's 500 calls came back as expected, each sent one request.
+  std::set<object_id> ids;
+  std::size_t created = 0;
+  for (const tally& t : tallies) {
+    for (const std::string& surprise : t.surprises) FAIL_CHECK(surprise);
+    CHECK(t.as_expected == operations_per_thread);
+    created += t.created.size();
+    ids.insert(t.created.begin(), t.created.end());
+  }
+  CHECK(created == static_cast<std::size_t>(thread_count * cycles));
+  CHECK(ids.size() == created);
+  CHECK(emu.request_count() - requests_before == static_cast<std::size_t>(thread_count * operations_per_thread));
+  CHECK(emu.key_count(sessions[0]->user_id()) == 0);
+  CHECK(sessions[0]->logged_in());
+  if constexpr (S::async) CHECK(wire.transport.sent() == emu.request_count());
+}
+
+}  // namespace
