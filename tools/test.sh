@@ -6,12 +6,14 @@
 #   clang-asan     clang++-14, Debug, AddressSanitizer + UndefinedBehaviorSanitizer
 #   single-header  g++ against single_include/apikeys/apikeys.hpp (only when that file exists)
 #   tsan           clang++-14, ThreadSanitizer (compile-fail and amalgamation checks are left to the others)
+#   fuzz           clang++-14 with libFuzzer: builds only the fuzz targets, replays their corpus and fuzzes each
+#                  for FUZZ_SECONDS (default 20) seconds (tools/fuzz.sh fuzzes for longer)
 # Each leg builds in build/<leg>. Exits non-zero when any leg fails.
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-all_legs=(gcc clang-asan single-header tsan)
+all_legs=(gcc clang-asan single-header tsan fuzz)
 packages=(cmake ninja-build g++ clang-14 libclang-rt-14-dev libsimdjson-dev libfmt-dev doctest-dev
           libcpp-httplib-dev libcurl4-openssl-dev libssl-dev pkg-config python3 openssl)
 jobs=2
@@ -23,7 +25,7 @@ if [ ${#legs[@]} -eq 0 ]; then
 fi
 for leg in "${legs[@]}"; do
   case "$leg" in
-    gcc|clang-asan|single-header|tsan) ;;
+    gcc|clang-asan|single-header|tsan|fuzz) ;;
     -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown leg '$leg' (known: ${all_legs[*]})" >&2; exit 2 ;;
   esac
@@ -45,12 +47,17 @@ run_leg() {
   local leg="$1"
   shift
   local ctest_args=()
+  local build_args=()
   # The sanitizer legs leave the compiler-only checks (compile-fail, amalgamation, package consumers) to
   # the g++ legs: they test the build, not the code the sanitizers watch.
   if [ "$leg" = tsan ]; then
     ctest_args=(-LE "compile_fail|amalgamation|package")
   elif [ "$leg" = clang-asan ]; then
     ctest_args=(-LE "package")
+  elif [ "$leg" = fuzz ]; then
+    # Only the fuzz targets: the other legs build and run everything else.
+    ctest_args=(-L fuzz)
+    build_args=(--target fuzz_key fuzz_key_list fuzz_error_body fuzz_login fuzz_location fuzz_client)
   fi
   local dir="build/$leg"
   echo
@@ -60,7 +67,7 @@ run_leg() {
     return 1
   fi
   echo "=== $leg: build ==="
-  if ! cmake --build "$dir" -j "$jobs"; then
+  if ! cmake --build "$dir" -j "$jobs" "${build_args[@]}"; then
     status[$leg]="FAILED (build)"
     return 1
   fi
@@ -84,6 +91,10 @@ for leg in "${legs[@]}"; do
     tsan)
       run_leg tsan -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DAPIKEYS_SANITIZE=thread || failed=1
+      ;;
+    fuzz)
+      run_leg fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 \
+        -DAPIKEYS_FUZZ=ON "-DAPIKEYS_FUZZ_SECONDS=${FUZZ_SECONDS:-20}" || failed=1
       ;;
     single-header)
       if [ ! -f single_include/apikeys/apikeys.hpp ]; then
