@@ -602,17 +602,17 @@ TEST_CASE("apikeys CLI: help, version and usage errors need no server") {
 
 TEST_CASE("apikeys CLI: every command against apikeys-emulator") {
   temp_dir dir;
-  apikeys_tests::emulator_process emulator({"--app-id", std::string{app_id}, "--user", "alice@example.com:pw1", "--user",
-                             "bob@example.com:pw2"});
+  apikeys_tests::emulator_process emulator({"--app-id", std::string{app_id}, "--user", "alice@example.com:pw-alice-1", "--user",
+                             "bob@example.com:pw-bob-2"});
   dead_port nowhere;
   cli_driver cli(dir);
   secret_ledger secrets;
-  secrets.never_printed = {"pw1", "pw2"};
+  secrets.never_printed = {"pw-alice-1", "pw-bob-2"};
 
   const std::string alice_file = dir / "alice.json";
   const env_map server{{"APIKEYS_BASE_URL", emulator.base_url()}, {"APIKEYS_APP_ID", std::string{app_id}}};
   const env_map alice = with(server, {{"APIKEYS_SESSION_FILE", alice_file}});
-  const env_map alice_login = with(alice, {{"APIKEYS_EMAIL", "alice@example.com"}, {"APIKEYS_PASSWORD", "pw1"}});
+  const env_map alice_login = with(alice, {{"APIKEYS_EMAIL", "alice@example.com"}, {"APIKEYS_PASSWORD", "pw-alice-1"}});
 
   // login, credentials from the environment
   const run_result login = cli.run({"--json", "login"}, alice_login);
@@ -800,7 +800,7 @@ TEST_CASE("apikeys CLI: every command against apikeys-emulator") {
   // login with the credentials as lines on stdin: bob has his own, empty, key list
   const std::string bob_file = dir / "bob.json";
   const env_map bob = with(server, {{"APIKEYS_SESSION_FILE", bob_file}});
-  const run_result bob_login = cli.run({"login"}, bob, "bob@example.com\npw2\n");
+  const run_result bob_login = cli.run({"login"}, bob, "bob@example.com\npw-bob-2\n");
   CHECK_RUN(bob_login, 0);
   CHECK(bob_login.err.empty());
   REQUIRE(exists(bob_file));
@@ -815,7 +815,7 @@ TEST_CASE("apikeys CLI: every command against apikeys-emulator") {
   CHECK(cli.runs().back().out == "[]\n");
   CHECK_FAILS(cli.run({"get", deploy->id}, bob), 3, "no key with id");  // alice's key is not bob's
   // the email from the environment and the password from stdin (CRLF line ends are fine)
-  CHECK_RUN(cli.run({"login", "--json"}, with(alice, {{"APIKEYS_EMAIL", "alice@example.com"}}), "pw1\r\n"), 0);
+  CHECK_RUN(cli.run({"login", "--json"}, with(alice, {{"APIKEYS_EMAIL", "alice@example.com"}}), "pw-alice-1\r\n"), 0);
   secrets.add_session(alice_file);
   CHECK_RUN(cli.run({"get", deploy->id, "--json"}, alice), 0);
   // stdin that ends before the password
@@ -836,7 +836,7 @@ TEST_CASE("apikeys CLI: every command against apikeys-emulator") {
   CHECK_FAILS(cli.run({"login", "--app-id=no-such-app"}, alice_login), 1, "no-such-app");
 
   // the default session file: private directories and file, whatever the umask
-  const env_map no_file = with(server, {{"APIKEYS_EMAIL", "alice@example.com"}, {"APIKEYS_PASSWORD", "pw1"}});
+  const env_map no_file = with(server, {{"APIKEYS_EMAIL", "alice@example.com"}, {"APIKEYS_PASSWORD", "pw-alice-1"}});
   {
     const mode_t old_mask = ::umask(0);
     const run_result default_login = cli.run({"login"}, no_file);
@@ -872,7 +872,7 @@ TEST_CASE("apikeys CLI: unreachable servers and unusable session files") {
                     {"APIKEYS_SESSION_FILE", file}};
 
   // nothing listens: status 5, and no session file
-  CHECK_FAILS(cli.run({"login"}, with(env, {{"APIKEYS_EMAIL", "alice@example.com"}, {"APIKEYS_PASSWORD", "pw1"}})), 5,
+  CHECK_FAILS(cli.run({"login"}, with(env, {{"APIKEYS_EMAIL", "alice@example.com"}, {"APIKEYS_PASSWORD", "pw-alice-1"}})), 5,
               "connection failed");
   CHECK_FAILS(cli.run({"login-with-key"}, env, "Zq8LkV3pT0aWm1nB6cXyR4sD7fGhJ2uE9iO5lKj0PqW3eRtY6uIo8pAs1dFgH4jK\n"), 5,
               "connection failed");
@@ -916,7 +916,7 @@ TEST_CASE("apikeys CLI: unreachable servers and unusable session files") {
 
   for (const auto& r : cli.runs()) {
     INFO(r.describe());
-    for (std::string_view secret : {"pw1", "acc.ess.token", "ref.resh.token", "Zq8LkV3pT0aWm1nB6cXyR4sD7fGh"}) {
+    for (std::string_view secret : {"pw-alice-1", "acc.ess.token", "ref.resh.token", "Zq8LkV3pT0aWm1nB6cXyR4sD7fGh"}) {
       CHECK(r.out.find(secret) == std::string::npos);
       CHECK(r.err.find(secret) == std::string::npos);
     }
