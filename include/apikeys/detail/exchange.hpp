@@ -64,17 +64,22 @@ result<http_response> send(Transport& transport, const http_request& request) {
 #endif
 }
 
-// Send, then apply section 5's rules: a response comes back only when it carries no error.
-template <class Transport>
-result<http_response> exchange(Transport& transport, http_request& request) {
-  auto response = send(transport, request);
+// The finish of every exchange, sync or async: wipe the request, then apply section 5's rules, so a
+// response comes back only when it carries no error.
+inline result<http_response> finish_exchange(http_request& request, result<http_response>&& response) {
   wipe(request);
-  if (!response) return response;
+  if (!response) return std::move(response);
   if (auto error = classify_response(*response)) {
     wipe(*response);
     return unexpected{std::move(*error)};
   }
-  return response;
+  return std::move(response);
+}
+
+// Send, then finish.
+template <class Transport>
+result<http_response> exchange(Transport& transport, http_request& request) {
+  return finish_exchange(request, send(transport, request));
 }
 
 }  // namespace apikeys::detail

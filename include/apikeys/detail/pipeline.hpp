@@ -55,15 +55,10 @@ inline send_result_type transport_threw(const char* what) {
   return unexpected{transport_error{errc::transport_error, std::string{"the transport threw: "} + what}};
 }
 
-// The "finish" half of an exchange, shared by every path: wipe the request, map a transport failure, classify.
+// An async_send's answer, finished like a sync one: a transport failure mapped, then exchange.hpp's finish.
 inline result<http_response> finish_exchange(http_request& request, send_result_type&& sent) {
-  wipe(request);
-  if (!sent) return unexpected{from_transport_error(std::move(sent).error())};
-  if (auto error = classify_response(*sent)) {
-    wipe(*sent);
-    return unexpected{std::move(*error)};
-  }
-  return std::move(*sent);
+  if (!sent) return finish_exchange(request, result<http_response>{unexpected{from_transport_error(std::move(sent).error())}});
+  return finish_exchange(request, result<http_response>{std::move(*sent)});
 }
 
 // A synchronous call on a transport that only has async_send: wait for the completion. It must not be
