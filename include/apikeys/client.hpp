@@ -110,7 +110,12 @@ class basic_api_key_client {
     result<api_key> finish(http_response& response) const {
       auto key = decode_created_key(response);
       detail::wipe(response);
-      if (!key) return fail(std::move(key).error());
+      if (!key) {
+        // The server said 201: the key exists, but its value, shown only in this answer, is lost.
+        api_error error = std::move(key).error();
+        error.outcome_unknown = true;
+        return fail(std::move(error));
+      }
       return key;
     }
     result<api_key> fail(api_error error) const { return failed<api_key>(std::move(error), "create API key", std::string_view{name}); }

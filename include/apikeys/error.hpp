@@ -144,6 +144,11 @@ struct api_error {
   std::string message;      ///< the server's `error`, or apikeys' own description
   std::string link;         ///< the server's log link, when it sent one
   std::string context;      ///< what apikeys was doing, e.g. "enable API key 5e5e6f0abe4ae2a2c2c2d329"
+  /// True when the request may have reached the server and taken effect although no usable answer came
+  /// back: a POST, PUT or DELETE whose connection timed out, reset or failed after connecting, or a
+  /// `create` whose 201 answer could not be read. A create that fails this way may have made a key
+  /// whose value is now lost: fetch_all() shows whether it exists (and it can then be deleted).
+  bool outcome_unknown = false;
 
   std::error_code error_code() const noexcept { return make_error_code(code); }
   error_kind kind() const noexcept { return kind_of(code); }
@@ -165,6 +170,7 @@ inline std::string describe(const api_error& e) {
   if (e.http_status != 0) details.append(details.empty() ? "" : ", ").append("HTTP ").append(std::to_string(e.http_status));
   if (!details.empty()) out.append(" (").append(details).append(")");
   if (!e.link.empty()) out.append(" ").append(e.link);
+  if (e.outcome_unknown) out.append("; the outcome is unknown: the server may have carried out the request");
   return out;
 }
 inline std::string describe(const errc& e) { return std::string{to_string(e)}; }

@@ -492,6 +492,11 @@ TEST_CASE_TEMPLATE("every kind of transport failure reaches the caller with its 
       CHECK(error->server_code.empty());
       CHECK(error->message == "could not reach us-east-1.aws.services.example:443");
       check_context(*error, o);
+      // Only a failure that proves nothing was sent, or a GET, leaves no doubt about the server's state.
+      const bool read_only = o == op::fetch || o == op::fetch_all;
+      const bool never_sent = kind == errc::connection_failed || kind == errc::tls_error;
+      CHECK(error->outcome_unknown == !(read_only || never_sent));
+      CHECK((fmt::format("{}", *error).find("the outcome is unknown") != std::string::npos) == error->outcome_unknown);
       CHECK(transport.request_count() == 1);
       CHECK(user->logged_in());  // no response is not a 401: the session stays
     }
@@ -544,6 +549,9 @@ TEST_CASE("a transport that throws becomes errc::transport_error, never an excep
   CHECK(created.error().http_status == 0);
   CHECK(created.error().message == "the transport threw: socket exploded");
   CHECK(created.error().context == "create API key \"my-key\"");
+  // The server made the key, and its value, shown only in this answer, cannot be read.
+  CHECK(created.error().outcome_unknown);
+
 
   apikeys::result<void> enabled;
   CHECK_NOTHROW(enabled = keys.enable(key_id));
@@ -795,11 +803,15 @@ TEST_CASE("a malformed 2xx answer is a bad_response naming the operation") {
   CHECK(created.error().http_status == 201);
   CHECK(created.error().message == "malformed response: missing field 'key'");
   CHECK(created.error().context == "create API key \"my-key\"");
+  // The server made the key, and its value, shown only in this answer, cannot be read.
+  CHECK(created.error().outcome_unknown);
+
 
   const auto fetched = keys.fetch(key_id);
   REQUIRE_FALSE(fetched.has_value());
   CHECK(fetched.error().code == errc::bad_response);
   CHECK(fetched.error().context == fmt::format("fetch API key {}", key_id_text));
+  CHECK_FALSE(fetched.error().outcome_unknown);
 
   const auto all = keys.fetch_all();
   REQUIRE_FALSE(all.has_value());

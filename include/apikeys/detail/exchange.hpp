@@ -64,11 +64,21 @@ result<http_response> send(Transport& transport, const http_request& request) {
 #endif
 }
 
+// Whether a request that got no response may still have been carried out: only a failure that proves
+// nothing was sent (no connection, no TLS session) rules it out, and a GET changes nothing either way.
+inline bool may_have_taken_effect(const http_request& request, const api_error& failure) noexcept {
+  if (request.method == http_method::get) return false;
+  return failure.code != errc::connection_failed && failure.code != errc::tls_error;
+}
+
 // The finish of every exchange, sync or async: wipe the request, then apply section 5's rules, so a
 // response comes back only when it carries no error.
 inline result<http_response> finish_exchange(http_request& request, result<http_response>&& response) {
   wipe(request);
-  if (!response) return std::move(response);
+  if (!response) {
+    response.error().outcome_unknown = may_have_taken_effect(request, response.error());
+    return std::move(response);
+  }
   if (auto error = classify_response(*response)) {
     wipe(*response);
     return unexpected{std::move(*error)};
