@@ -15,7 +15,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 all_legs=(gcc clang-asan single-header tsan fuzz)
 packages=(cmake ninja-build g++ clang-14 libclang-rt-14-dev libsimdjson-dev libfmt-dev doctest-dev
-          libcpp-httplib-dev libcurl4-openssl-dev libssl-dev pkg-config python3 openssl)
+          libcpp-httplib-dev libcurl4-openssl-dev libssl-dev pkg-config python3 openssl valgrind)
 jobs=2
 
 # --- which legs ---------------------------------------------------------------------------------------------
