@@ -548,6 +548,11 @@ struct api_error {
   std::string message;      ///< the server's `error`, or apikeys' own description
   std::string link;         ///< the server's log link, when it sent one
   std::string context;      ///< what apikeys was doing, e.g. "enable API key 5e5e6f0abe4ae2a2c2c2d329"
+  /// True when the request may have reached the server and taken effect although no usable answer came
+  /// back: a POST, PUT or DELETE whose connection timed out, reset or failed after connecting, or a
+  /// `create` whose 201 answer could not be read. A create that fails this way may have made a key
+  /// whose value is now lost: fetch_all() shows whether it exists (and it can then be deleted).
+  bool outcome_unknown = false;
 
   std::error_code error_code() const noexcept { return make_error_code(code); }
   error_kind kind() const noexcept { return kind_of(code); }
@@ -569,6 +574,7 @@ inline std::string describe(const api_error& e) {
   if (e.http_status != 0) details.append(details.empty() ? "" : ", ").append("HTTP ").append(std::to_string(e.http_status));
   if (!details.empty()) out.append(" (").append(details).append(")");
   if (!e.link.empty()) out.append(" ").append(e.link);
+  if (e.outcome_unknown) out.append("; the outcome is unknown: the server may have carried out the request");
   return out;
 }
 inline std::string describe(const errc& e) { return std::string{to_string(e)}; }
@@ -1123,6 +1129,8 @@ struct fmt::formatter<apikeys::session> : apikeys::detail::described_formatter<a
 #ifndef APIKEYS_DECODER_HPP
 #define APIKEYS_DECODER_HPP
 
+#include <algorithm>
+
 #include <simdjson.h>
 
 // ---- begin apikeys/detail/json_reader.hpp ----
@@ -1259,43 +1267,6 @@ inline std::optional<api_error> read_string(simdjson::ondemand::value value, std
   return std::nullopt;
 }
 
-// One key object. `with_secret`: create's answer, where `key` (the secret) is required; elsewhere a `key`
-// member is still checked for type but never kept, since only create may reveal it.
-inline result<api_key> read_key(object& obj, std::string_view prefix, bool with_secret, int status) {
-  api_key key;
-  bool seen_id = false, seen_name = false, seen_disabled = false, seen_key = false;
-  std::string_view text;
-  auto err = for_each_member(obj, prefix, status, [&](std::string_view name, simdjson::ondemand::value value)
-                                                      -> std::optional<api_error> {
-    if (name == "_id") {
-      constexpr std::string_view expected = "a string of 24 hex digits";
-      if (auto e = read_string(value, prefix, name, seen_id, text, status, expected)) return e;
-      const auto id = object_id::parse(text);
-      if (!id) return bad_response("field '" + field_path(prefix, name) + "' must be " + std::string{expected}, status);
-      key.id = *id;
-    } else if (name == "name") {
-      if (auto e = read_string(value, prefix, name, seen_name, text, status)) return e;
-      key.name.assign(text);
-    } else if (name == "disabled") {
-      if (seen_disabled) return duplicate_field(prefix, name, status);
-      seen_disabled = true;
-      bool disabled = false;
-      if (auto e = value.get_bool().get(disabled)) return json_error(e, field_path(prefix, name), "a boolean", status);
-      key.enabled = !disabled;
-    } else if (name == "key") {
-      if (auto e = read_string(value, prefix, name, seen_key, text, status)) return e;
-      if (with_secret) key.value.emplace(text);
-    }
-    return std::nullopt;
-  });
-  if (err) return unexpected{std::move(*err)};
-  if (!seen_id) return unexpected{missing_field(prefix, "_id", status)};
-  if (!seen_name) return unexpected{missing_field(prefix, "name", status)};
-  if (!seen_disabled) return unexpected{missing_field(prefix, "disabled", status)};
-  if (with_secret && !seen_key) return unexpected{missing_field(prefix, "key", status)};
-  return key;
-}
-
 // Opens the body as a document whose root must be an object; the caller reads it and then calls
 // finish_document to refuse trailing content.
 inline std::optional<api_error> open_object(const http_response& response, simdjson::ondemand::document& doc,
@@ -1318,6 +1289,87 @@ inline bool at_document_end(simdjson::ondemand::document& doc) noexcept {
 inline std::optional<api_error> finish_document(simdjson::ondemand::document& doc, int status) {
   if (!at_document_end(doc)) return bad_response("trailing content after the JSON value", status);
   return std::nullopt;
+}
+
+// Where reading one key object went wrong. Only names and codes: the message, with its path such as
+// "[3]._id", is built by describe() when a fault is reported, so a good answer builds no strings.
+struct key_fault {
+  enum class kind : unsigned char { none, json, type, bad_id, duplicate, missing };
+  kind what = kind::none;
+  simdjson::error_code code = simdjson::SUCCESS;
+  std::string_view field;     // a member name (a literal, never the parser's buffer)
+  std::string_view expected;  // what that member must be
+  explicit operator bool() const noexcept { return what != kind::none; }
+};
+
+inline constexpr std::string_view id_expected = "a string of 24 hex digits";
+
+[[gnu::cold, gnu::noinline]] inline api_error describe(const key_fault& f, std::string_view prefix, int status) {
+  switch (f.what) {
+    case key_fault::kind::json: return json_error(f.code, prefix, "an object", status);
+    case key_fault::kind::type: return json_error(f.code, field_path(prefix, f.field), f.expected, status);
+    case key_fault::kind::bad_id:
+      return bad_response("field '" + field_path(prefix, f.field) + "' must be " + std::string{f.expected}, status);
+    case key_fault::kind::duplicate: return duplicate_field(prefix, f.field, status);
+    case key_fault::kind::missing: return missing_field(prefix, f.field, status);
+    case key_fault::kind::none: break;
+  }
+  return bad_response("unreadable API key object", status);
+}
+
+// One key object into `key`, filled in place. `with_secret`: create's answer, where `key` (the secret) is
+// required; elsewhere a `key` member is still checked for type but never kept, since only create may
+// reveal it. Every member is visited once; unknown members are skipped by simdjson.
+inline key_fault read_key(object& obj, api_key& key, bool with_secret) {
+  using kind = key_fault::kind;
+  bool seen_id = false, seen_name = false, seen_disabled = false, seen_key = false;
+  std::string_view text;
+  for (auto member : obj) {
+    simdjson::ondemand::field field;
+    std::string_view name;
+    if (auto e = std::move(member).get(field)) return {kind::json, e, {}, {}};
+    if (auto e = field.unescaped_key().get(name)) return {kind::json, e, {}, {}};
+    if (name == "_id") {
+      if (seen_id) return {kind::duplicate, {}, "_id", {}};
+      seen_id = true;
+      if (auto e = field.value().get_string().get(text)) return {kind::type, e, "_id", id_expected};
+      const auto id = object_id::parse(text);
+      if (!id) return {kind::bad_id, {}, "_id", id_expected};
+      key.id = *id;
+    } else if (name == "name") {
+      if (seen_name) return {kind::duplicate, {}, "name", {}};
+      seen_name = true;
+      if (auto e = field.value().get_string().get(text)) return {kind::type, e, "name", "a string"};
+      key.name.assign(text);
+    } else if (name == "disabled") {
+      if (seen_disabled) return {kind::duplicate, {}, "disabled", {}};
+      seen_disabled = true;
+      bool disabled = false;
+      if (auto e = field.value().get_bool().get(disabled)) return {kind::type, e, "disabled", "a boolean"};
+      key.enabled = !disabled;
+    } else if (name == "key") {
+      if (seen_key) return {kind::duplicate, {}, "key", {}};
+      seen_key = true;
+      if (auto e = field.value().get_string().get(text)) return {kind::type, e, "key", "a string"};
+      if (with_secret) key.value.emplace(text);
+    }
+  }
+  if (!seen_id) return {kind::missing, {}, "_id", {}};
+  if (!seen_name) return {kind::missing, {}, "name", {}};
+  if (!seen_disabled) return {kind::missing, {}, "disabled", {}};
+  if (with_secret && !seen_key) return {kind::missing, {}, "key", {}};
+  return {};
+}
+
+// Create's and fetch's answer: one key object, and nothing after it.
+inline result<api_key> decode_one_key(const http_response& response, bool with_secret) {
+  simdjson::ondemand::document doc;
+  object obj;
+  if (auto err = open_object(response, doc, obj, "an API key object")) return unexpected{std::move(*err)};
+  result<api_key> out{api_key{}};  // filled in place: the caller's result is this one, moved nowhere
+  if (auto fault = read_key(obj, *out, with_secret)) return unexpected{describe(fault, "", response.status)};
+  if (auto err = finish_document(doc, response.status)) return unexpected{std::move(*err)};
+  return out;
 }
 
 // Decodes an object whose members named in `names` are required strings, in any order, unknown members
@@ -1381,26 +1433,10 @@ inline bool is_json_content_type(const http_response& response) noexcept {
 }  // namespace detail
 
 /// Create's answer: the key with its secret, which the server shows this once.
-inline result<api_key> decode_created_key(const http_response& response) {
-  simdjson::ondemand::document doc;
-  detail::object obj;
-  if (auto err = detail::open_object(response, doc, obj, "an API key object")) return unexpected{std::move(*err)};
-  auto key = detail::read_key(obj, "", true, response.status);
-  if (!key) return key;
-  if (auto err = detail::finish_document(doc, response.status)) return unexpected{std::move(*err)};
-  return key;
-}
+inline result<api_key> decode_created_key(const http_response& response) { return detail::decode_one_key(response, true); }
 
 /// Fetch's answer: one key, without its secret.
-inline result<api_key> decode_key(const http_response& response) {
-  simdjson::ondemand::document doc;
-  detail::object obj;
-  if (auto err = detail::open_object(response, doc, obj, "an API key object")) return unexpected{std::move(*err)};
-  auto key = detail::read_key(obj, "", false, response.status);
-  if (!key) return key;
-  if (auto err = detail::finish_document(doc, response.status)) return unexpected{std::move(*err)};
-  return key;
-}
+inline result<api_key> decode_key(const http_response& response) { return detail::decode_one_key(response, false); }
 
 /// Fetch all's answer: a JSON array of keys, in the server's (creation) order.
 inline result<std::vector<api_key>> decode_key_list(const http_response& response) {
@@ -1414,18 +1450,24 @@ inline result<std::vector<api_key>> decode_key_list(const http_response& respons
     return unexpected{detail::json_error(e, "", expected, status)};
   simdjson::ondemand::array array;
   if (auto e = doc.get_array().get(array)) return unexpected{detail::json_error(e, "", expected, status)};
-  std::vector<api_key> keys;
-  std::string prefix;
+  result<std::vector<api_key>> out{std::vector<api_key>{}};
+  std::vector<api_key>& keys = *out;
+  // A key object takes at least 61 bytes, so this is never too few for a real list; capped, so a huge
+  // hostile body does not reserve more than it would make us hold anyway.
+  keys.reserve(std::min<std::size_t>(response.body.size() / 61 + 1, 4096));
   for (auto element : array) {
-    prefix = "[" + std::to_string(keys.size()) + "]";
+    const auto index_path = [&] { return "[" + std::to_string(keys.size()) + "]"; };
     simdjson::ondemand::object obj;
-    if (auto e = element.get_object().get(obj)) return unexpected{detail::json_error(e, prefix, "an API key object", status)};
-    auto key = detail::read_key(obj, prefix, false, status);
-    if (!key) return unexpected{std::move(key).error()};
-    keys.push_back(std::move(*key));
+    if (auto e = element.get_object().get(obj))
+      return unexpected{detail::json_error(e, index_path(), "an API key object", status)};
+    api_key& key = keys.emplace_back();
+    if (auto fault = detail::read_key(obj, key, false)) {
+      keys.pop_back();
+      return unexpected{detail::describe(fault, index_path(), status)};
+    }
   }
   if (auto err = detail::finish_document(doc, status)) return unexpected{std::move(*err)};
-  return keys;
+  return out;
 }
 
 /// A log in's answer: the four required strings of PROTOCOL.md section 4. The tokens go straight from
@@ -2041,7 +2083,6 @@ concept executor = requires(E& e) { e.execute(detail::probe_call{}); };
 #ifndef APIKEYS_THREAD_POOL_HPP
 #define APIKEYS_THREAD_POOL_HPP
 
-#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <thread>
@@ -2705,11 +2746,21 @@ result<http_response> send(Transport& transport, const http_request& request) {
 #endif
 }
 
+// Whether a request that got no response may still have been carried out: only a failure that proves
+// nothing was sent (no connection, no TLS session) rules it out, and a GET changes nothing either way.
+inline bool may_have_taken_effect(const http_request& request, const api_error& failure) noexcept {
+  if (request.method == http_method::get) return false;
+  return failure.code != errc::connection_failed && failure.code != errc::tls_error;
+}
+
 // The finish of every exchange, sync or async: wipe the request, then apply section 5's rules, so a
 // response comes back only when it carries no error.
 inline result<http_response> finish_exchange(http_request& request, result<http_response>&& response) {
   wipe(request);
-  if (!response) return std::move(response);
+  if (!response) {
+    response.error().outcome_unknown = may_have_taken_effect(request, response.error());
+    return std::move(response);
+  }
   if (auto error = classify_response(*response)) {
     wipe(*response);
     return unexpected{std::move(*error)};
@@ -3036,7 +3087,12 @@ class basic_api_key_client {
     result<api_key> finish(http_response& response) const {
       auto key = decode_created_key(response);
       detail::wipe(response);
-      if (!key) return fail(std::move(key).error());
+      if (!key) {
+        // The server said 201: the key exists, but its value, shown only in this answer, is lost.
+        api_error error = std::move(key).error();
+        error.outcome_unknown = true;
+        return fail(std::move(error));
+      }
       return key;
     }
     result<api_key> fail(api_error error) const { return failed<api_key>(std::move(error), "create API key", std::string_view{name}); }
