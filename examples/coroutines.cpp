@@ -73,7 +73,7 @@ static_assert(apikeys::async_transport<event_loop_transport>);
 // coroutine_executor makes every call an awaitable; the default error policy, throw_on_error, makes
 // `co_await` give the value and throw apikeys::api_exception on failure, as `await` does in C#. With an
 // asynchronous transport no thread waits while a request is in flight; the coroutine continues on the
-// event-loop thread when the answer is in (or where it was, if the answer came before it suspended).
+// thread that finished the call: here the event-loop thread, once its first answer is in.
 using app_client = apikeys::basic_app_client<event_loop_transport&, apikeys::coroutine_executor>;
 
 // Users copy from this file: a step that silently went wrong would teach the wrong thing.
@@ -84,11 +84,12 @@ void expect(bool ok, const char* what) {
   if (!ok) throw unexpected_outcome(what);
 }
 
-apikeys::task<void> manage_keys(app_client& app) {
+apikeys::task<void> manage_keys(app_client& app, std::thread::id loop_thread) {
   // var user = await app.LogInAsync(Credentials.EmailPassword("demo@example.com", "demo-password"));
   std::shared_ptr<apikeys::session> user =
       co_await app.log_in(apikeys::credentials::email_password("demo@example.com", "demo-password"));
   fmt::print("Logged in as demo@example.com\n");
+  expect(std::this_thread::get_id() == loop_thread, "the coroutine did not continue on the loop thread");
 
   auto keys = app.api_keys(user);
 
@@ -153,7 +154,7 @@ int main() {
     app_client app{transport, config, apikeys::coroutine_executor{nullptr}};
 
     // main() is not a coroutine: sync_wait runs the story and waits for it to finish.
-    apikeys::sync_wait(manage_keys(app));
+    apikeys::sync_wait(manage_keys(app, transport.loop_thread()));
     return 0;
   } catch (const std::exception& e) {
     fmt::print(stderr, "coroutines: {}\n", e.what());

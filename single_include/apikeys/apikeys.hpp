@@ -2435,16 +2435,55 @@ class callback_executor {
 #ifndef APIKEYS_EXECUTORS_COROUTINE_HPP
 #define APIKEYS_EXECUTORS_COROUTINE_HPP
 
-#include <atomic>
 #include <coroutine>
 
 namespace apikeys {
 
+namespace detail {
+// Marks, for this thread only, the awaitable whose call is being started. A completion that finds its
+// own awaitable marked runs inside that start, on the awaiting thread, and claims the outcome instead of
+// resuming. Saved and restored, so a start that itself starts another awaited call stays correct.
+class inline_completion_scope {
+ public:
+  explicit inline_completion_scope(const void* awaitable) noexcept
+      : previous_(current()), previous_completed_(completed_flag()) {
+    current() = awaitable;
+    completed_flag() = false;
+  }
+  inline_completion_scope(const inline_completion_scope&) = delete;
+  inline_completion_scope& operator=(const inline_completion_scope&) = delete;
+  ~inline_completion_scope() {
+    current() = previous_;
+    completed_flag() = previous_completed_;
+  }
+  bool completed() const noexcept { return completed_flag(); }
+  static bool claim(const void* awaitable) noexcept {
+    if (current() != awaitable) return false;
+    completed_flag() = true;
+    return true;
+  }
+
+ private:
+  static const void*& current() noexcept {
+    thread_local const void* starting = nullptr;
+    return starting;
+  }
+  static bool& completed_flag() noexcept {
+    thread_local bool completed = false;
+    return completed;
+  }
+  const void* previous_;
+  bool previous_completed_;
+};
+}  // namespace detail
+
 /// What `co_await` takes: one call, started when awaited. `co_await` gives what the ErrorPolicy makes
 /// of the result: the value, throwing api_exception (throw_on_error), or result<T> (return_result).
 /// Awaiting suspends the coroutine until the call is done; it resumes on the thread that finished the
-/// call: the transport's completion thread (async transport), a pool thread (send()-only transport),
-/// or, without suspending at all, the awaiting thread when the call finishes at once.
+/// call: the transport's completion thread (async transport) or a pool thread (send()-only transport).
+/// Only a call that finishes inside the await itself, on the awaiting thread (refused before sending, a
+/// transport that completes inside async_send, no pool), lets the coroutine go on without suspending.
+/// So a coroutine never continues on the awaiting thread while the call finished elsewhere.
 /// Await it once, right away; it cannot be copied or moved once awaited.
 template <class Call>
 class [[nodiscard]] call_awaitable {
@@ -2457,20 +2496,25 @@ class [[nodiscard]] call_awaitable {
 
   bool await_ready() const noexcept { return false; }
 
-  // Whichever of this function and the completion arrives second resumes the coroutine: the
-  // completion by resuming it, this function by not suspending. So a call that completes inside
-  // start() or post() continues on this thread without nesting a resume inside await_suspend.
+  // A completion that runs inside start() or post() on this thread only stores the outcome, and the
+  // coroutine goes on without suspending (no resume nested in await_suspend); any other completion
+  // resumes it. Which case happened is kept in thread-local state, because once start() has handed the
+  // call to another thread, this object may already be resumed past and destroyed.
   bool await_suspend(std::coroutine_handle<> continuation) {
     continuation_ = continuation;
+    if constexpr (!Call::is_asynchronous) {
+      if (!pool_) {
+        outcome_.emplace(call_.run());
+        return false;
+      }
+    }
+    const detail::inline_completion_scope scope{this};
     if constexpr (Call::is_asynchronous) {
       std::move(call_).start(completion{this});
-    } else if (pool_) {
-      pool_->post(pooled{this});
     } else {
-      outcome_.emplace(call_.run());
-      return false;
+      pool_->post(pooled{this});
     }
-    return !arrived_.exchange(true, std::memory_order_acq_rel);
+    return !scope.completed();
   }
 
   typename Call::value_type await_resume() { return Call::apply(std::move(*outcome_)); }
@@ -2478,7 +2522,7 @@ class [[nodiscard]] call_awaitable {
  private:
   void complete(result_type&& outcome) noexcept {
     outcome_.emplace(std::move(outcome));
-    if (arrived_.exchange(true, std::memory_order_acq_rel)) continuation_.resume();
+    if (!detail::inline_completion_scope::claim(this)) continuation_.resume();
   }
 
   struct completion {
@@ -2494,7 +2538,6 @@ class [[nodiscard]] call_awaitable {
   Call call_;
   std::shared_ptr<thread_pool> pool_;
   std::optional<result_type> outcome_;
-  std::atomic<bool> arrived_{false};
   std::coroutine_handle<> continuation_;
 };
 
@@ -2782,6 +2825,8 @@ result<http_response> exchange(Transport& transport, http_request& request) {
 // apikeys::detail pipeline: a call as build / send / finish steps, driven on this thread or by async_send.
 #ifndef APIKEYS_DETAIL_PIPELINE_HPP
 #define APIKEYS_DETAIL_PIPELINE_HPP
+
+#include <atomic>
 
 namespace apikeys::detail {
 
