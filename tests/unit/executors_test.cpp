@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/executor_matrix.hpp"
 #include "support/settle.hpp"
 
 // libstdc++ counts std::exception_ptr references with atomics inside its uninstrumented shared library, so
@@ -109,10 +110,17 @@ template <class Setup>
 struct world {
   using transport_ref = std::conditional_t<Setup::async, loop_transport&, emulator&>;
   using app_type = apikeys::basic_app_client<transport_ref, typename Setup::executor, typename Setup::policy>;
+  using executor = typename Setup::executor;
 
   emulator emu;
   transport_of<Setup::async> wire{emu};
   app_type app{wire.transport, config_for(emu)};
+
+  std::size_t sent() const
+    requires Setup::async
+  {
+    return wire.transport.sent();
+  }
 };
 
 // clang-format off
@@ -137,108 +145,7 @@ struct world {
 
 TEST_CASE_TEMPLATE("every operation and login, through every executor and error policy", S, APIKEYS_EVERY_SETUP) {
   world<S> w;
-  auto& app = w.app;
-
-  // Register and log in: the first call looks the location up, once.
-  CHECK_FALSE(error_in(settle([&] { return app.register_user(email, password); })));
-  auto login = settle([&] { return app.log_in(credentials::email_password(email, password)); });
-  REQUIRE(login);
-  const std::shared_ptr<session> user = *login;
-  CHECK(user->provider() == "local-userpass");
-  CHECK(user->host() == w.emu.hostname());
-  CHECK(w.emu.request_count() == 3);  // location, register, login
-
-  auto keys = app.api_keys(user);
-  static_assert(std::is_same_v<typename decltype(keys)::executor_type, typename S::executor>);
-
-  // create: the secret appears once; a bad name is refused before anything is sent.
-  auto created = settle([&] { return keys.create("someKeyName"); });
-  REQUIRE(created);
-  const api_key key = *created;
-  CHECK(key.name == "someKeyName");
-  CHECK(key.enabled);
-  REQUIRE(key.value.has_value());
-  const apikeys::secret key_value = *key.value;
-  CHECK_FALSE(key_value.empty());
-  const std::size_t sent_before_refusal = w.emu.request_count();
-  auto refused = error_in(settle([&] { return keys.create("not a name"); }));
-  REQUIRE(refused);
-  CHECK(refused->code == errc::invalid_argument);
-  CHECK(refused->context == "create API key");
-  CHECK(w.emu.request_count() == sent_before_refusal);
-
-  // fetch and fetch_all.
-  auto fetched = settle([&] { return keys.fetch(key.id); });
-  REQUIRE(fetched);
-  REQUIRE(fetched->has_value());
-  CHECK((*fetched)->id == key.id);
-  CHECK((*fetched)->name == "someKeyName");
-  CHECK_FALSE((*fetched)->value.has_value());
-  auto missing = settle([&] { return keys.fetch(never_issued); });
-  REQUIRE(missing);
-  CHECK_FALSE(missing->has_value());
-  auto all = settle([&] { return keys.fetch_all(); });
-  REQUIRE(all);
-  REQUIRE(all->size() == 1);
-  CHECK(all->front().id == key.id);
-
-  // disable: a login with the key is refused; enable: it works again.
-  CHECK_FALSE(error_in(settle([&] { return keys.disable(key.id); })));
-  auto disabled = settle([&] { return keys.fetch(key.id); });
-  REQUIRE((disabled && disabled->has_value()));
-  CHECK_FALSE((*disabled)->enabled);
-  auto refused_login = error_in(settle([&] { return app.log_in(credentials::api_key(key_value)); }));
-  REQUIRE(refused_login);
-  CHECK(refused_login->code == errc::auth_error);
-  CHECK(refused_login->http_status == 401);
-  CHECK(refused_login->context == "log in");
-  CHECK_FALSE(error_in(settle([&] { return keys.enable(key.id); })));
-  auto key_login = settle([&] { return app.log_in(credentials::api_key(key_value)); });
-  REQUIRE(key_login);
-  CHECK((*key_login)->provider() == "api-key");
-  CHECK((*key_login)->user_id() == user->user_id());
-
-  auto not_found = error_in(settle([&] { return keys.enable(never_issued); }));
-  REQUIRE(not_found);
-  CHECK(not_found->code == errc::api_key_not_found);
-  CHECK(not_found->context == "enable API key 000000000000000000000003");
-  auto not_found_disable = error_in(settle([&] { return keys.disable(never_issued); }));
-  REQUIRE(not_found_disable);
-  CHECK(not_found_disable->code == errc::api_key_not_found);
-
-  // remove, twice: the second is a no-op.
-  CHECK_FALSE(error_in(settle([&] { return keys.remove(key.id); })));
-  CHECK_FALSE(error_in(settle([&] { return keys.remove(key.id); })));
-  auto gone = settle([&] { return keys.fetch(key.id); });
-  REQUIRE(gone);
-  CHECK_FALSE(gone->has_value());
-  auto none = settle([&] { return keys.fetch_all(); });
-  REQUIRE(none);
-  CHECK(none->empty());
-  CHECK(w.emu.key_count(user->user_id()) == 0);
-
-  // The session calls.
-  auto profile = settle([&] { return app.profile(user); });
-  REQUIRE(profile);
-  CHECK(profile->user_id == user->user_id());
-  CHECK_FALSE(error_in(settle([&] { return app.refresh(user); })));
-  auto where = settle([&] { return app.location(); });
-  REQUIRE(where);
-  CHECK(where->hostname == w.emu.hostname());
-  CHECK_FALSE(error_in(settle([&] { return app.log_out(user); })));
-  CHECK_FALSE(user->logged_in());
-
-  // Logged out: refused at once, nothing sent.
-  const std::size_t sent_before_logout_refusal = w.emu.request_count();
-  auto logged_out = error_in(settle([&] { return keys.fetch_all(); }));
-  REQUIRE(logged_out);
-  CHECK(logged_out->code == errc::not_logged_in);
-  CHECK(w.emu.request_count() == sent_before_logout_refusal);
-
-  // Every request accounted for: 3 above, then create, fetch x2, fetch_all, disable, fetch, refused login,
-  // enable, login, enable and disable of a missing key, remove x2, fetch, fetch_all, profile, refresh, log out.
-  CHECK(w.emu.request_count() == 3 + 18);
-  if constexpr (S::async) CHECK(w.wire.transport.sent() == w.emu.request_count());
+  apikeys_tests::every_operation(w);
 }
 
 // --- co_await, operation by operation ---------------------------------------------------------------------
