@@ -4,7 +4,7 @@
 #         -DSOURCE_DIR=<apikeys source tree> -DBUILD_DIR=<its build tree> -DWORK_DIR=<scratch dir>
 #         -DCXX_COMPILER=<c++> -DGENERATOR=<cmake generator> -DEXPECTED_VERSION=<x.y.z>
 #         [-DMAKE_PROGRAM=...] [-DBUILD_TYPE=...] [-DCOMPILER_LAUNCHER=...] [-DSANITIZE=address,undefined]
-#         [-DUSE_SINGLE_HEADER=ON] [-DPKG_CONFIG=<pkg-config>] [-DEXPECT_HTTPLIB=ON] -P run_consumer.cmake
+#         [-DUSE_SINGLE_HEADER=ON] [-DPKG_CONFIG=<pkg-config>] [-DEXPECT_HTTPLIB=ON] [-DEXPECT_CURL=ON] -P run_consumer.cmake
 #
 # install puts `cmake --install BUILD_DIR` in WORK_DIR/staging, checks what it wrote, then moves it to
 # WORK_DIR/prefix, so the consumers of the installed package only pass if the install is relocatable.
@@ -258,6 +258,12 @@ if(MODE STREQUAL "find_package")
     check("the package gives apikeys::httplib, since cpp-httplib is installed" NOT at_httplib EQUAL -1)
   else()
     check("the package gives no apikeys::httplib, since cpp-httplib is not installed" at_httplib EQUAL -1)
+  endif()
+  string(FIND "${configure_output}" "apikeys::curl is available" at_curl)
+  if(EXPECT_CURL)
+    check("the package gives apikeys::curl, since libcurl is installed" NOT at_curl EQUAL -1)
+  else()
+    check("the package gives no apikeys::curl, since libcurl is not installed" at_curl EQUAL -1)
   endif()
   return()
 endif()
