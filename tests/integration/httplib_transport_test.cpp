@@ -555,6 +555,21 @@ TEST_CASE("8 threads x 50 requests on one shared transport all get their own ans
   CHECK(remote_ports.size() < 100);
 }
 
+TEST_CASE("insecure_hosts match the URL's host exactly, but for ASCII case, and IPv6 without brackets") {
+  using apikeys::detail::httplib_insecure_host;
+  using apikeys::detail::parse_httplib_url;
+  httplib_transport_options options;
+  options.insecure_hosts = {"Test.Example", "::1"};
+  const auto host_of = [](std::string_view url) { return parse_httplib_url(url).value().host; };
+  CHECK(httplib_insecure_host(options, host_of("https://test.example/")));
+  CHECK(httplib_insecure_host(options, host_of("https://TEST.EXAMPLE:8443/x")));
+  CHECK(httplib_insecure_host(options, host_of("https://[::1]:8443/")));
+  CHECK_FALSE(httplib_insecure_host(options, host_of("https://test.example.com/")));
+  CHECK_FALSE(httplib_insecure_host(options, host_of("https://sub.test.example/")));
+  CHECK_FALSE(httplib_insecure_host(options, host_of("https://[::2]/")));
+  CHECK_FALSE(httplib_insecure_host(httplib_transport_options{}, host_of("https://test.example/")));
+}
+
 TEST_CASE("https against a plain-HTTP port is a TLS transport error, not a status") {
   loopback_server server(
       [](const httplib::Request&, httplib::Response& res) { res.set_content("plain", "text/plain"); });
@@ -629,7 +644,7 @@ TEST_CASE("https: the certificate is verified by default, against the configured
 
   SUBCASE("an unknown issuer is refused") {
     httplib_transport transport;
-    CHECK(transport.options().verify_peer);
+    CHECK(transport.options().insecure_hosts.empty());
     const auto r = transport.send(make_request(http_method::post, server.url("/"), "data"));
     require_transport_error(r, errc::tls_error);
     std::lock_guard<std::mutex> lock(mutex);
@@ -648,13 +663,21 @@ TEST_CASE("https: the certificate is verified by default, against the configured
     std::lock_guard<std::mutex> lock(mutex);
     CHECK(remote_ports.size() == 1);
   }
-  SUBCASE("verify_peer = false accepts it") {
+  SUBCASE("insecure_hosts naming the URL's host accepts it") {
     httplib_transport_options options;
-    options.verify_peer = false;
+    options.insecure_hosts = {"example.com", "127.0.0.1"};
     httplib_transport transport(options);
     const auto r = transport.send(make_request(http_method::put, server.url("/"), "x"));
     REQUIRE(r);
     CHECK(r->body == "secure x");
+  }
+  SUBCASE("insecure_hosts naming only other hosts still verifies") {
+    httplib_transport_options options;
+    options.insecure_hosts = {"localhost", "127.0.0.2", "::1"};
+    httplib_transport transport(options);
+    require_transport_error(transport.send(make_request(http_method::put, server.url("/"), "x")), errc::tls_error);
+    std::lock_guard<std::mutex> lock(mutex);
+    CHECK(remote_ports.empty());
   }
   SUBCASE("a CA bundle that cannot be read is a TLS error") {
     httplib_transport_options options;

@@ -22,14 +22,18 @@ namespace {
 
 constexpr std::string_view usage = R"(usage: apikeys-emulator [options]
 
-Serves an in-memory App Services emulator (users, sessions, user API keys) over plain HTTP.
-The first line on stdout is the base URL it listens on; point a client's base URL at it.
+Serves an in-memory App Services emulator (users, sessions, user API keys) over HTTP, or over HTTPS
+with --tls-cert and --tls-key. The first line on stdout is the base URL it listens on (http:// or
+https://); point a client's base URL at it.
 
 options:
   --host ADDR            address to listen on (default 127.0.0.1)
   --port N               port to listen on; 0 picks a free one (default 0)
   --app-id ID            the app id it serves (default apikeys-emulator)
   --user EMAIL:PASSWORD  seed an email/password user; repeatable (the password is whatever follows the first ':')
+  --tls-cert FILE        serve HTTPS with this PEM certificate (the server's first, then any intermediates);
+                         needs --tls-key
+  --tls-key FILE         the certificate's private key, an unencrypted PEM file; needs --tls-cert
   --help                 show this text
 
 Stops cleanly on SIGINT or SIGTERM. Logs one line per request to stderr: method, path, status, duration.
@@ -40,6 +44,8 @@ struct settings {
   int port = 0;
   std::string app_id = "apikeys-emulator";
   std::vector<std::pair<std::string, std::string>> users;
+  std::string tls_cert;
+  std::string tls_key;
   bool help = false;
 };
 
@@ -57,7 +63,8 @@ parsed_settings parse_arguments(int argc, char** argv) {
       out.help = true;
       continue;
     }
-    if (arg != "--host" && arg != "--port" && arg != "--app-id" && arg != "--user")
+    if (arg != "--host" && arg != "--port" && arg != "--app-id" && arg != "--user" && arg != "--tls-cert" &&
+        arg != "--tls-key")
       return {std::nullopt, fmt::format("unknown option '{}'", arg)};
     if (i + 1 >= argc) return {std::nullopt, fmt::format("{} needs a value", arg)};
     const std::string_view value = argv[++i];
@@ -73,6 +80,9 @@ parsed_settings parse_arguments(int argc, char** argv) {
     } else if (arg == "--app-id") {
       if (value.empty()) return {std::nullopt, "--app-id needs a non-empty id"};
       out.app_id = std::string{value};
+    } else if (arg == "--tls-cert" || arg == "--tls-key") {
+      if (value.empty()) return {std::nullopt, fmt::format("{} needs a file name", arg)};
+      (arg == "--tls-cert" ? out.tls_cert : out.tls_key) = std::string{value};
     } else {
       const std::size_t colon = value.find(':');
       // The value holds a password: never echo it back in the message.
@@ -80,6 +90,8 @@ parsed_settings parse_arguments(int argc, char** argv) {
       out.users.emplace_back(std::string{value.substr(0, colon)}, std::string{value.substr(colon + 1)});
     }
   }
+  if (out.tls_cert.empty() != out.tls_key.empty())
+    return {std::nullopt, "--tls-cert and --tls-key go together"};
   return {std::move(out), {}};
 }
 
@@ -145,6 +157,8 @@ int main(int argc, char** argv) {
   apikeys::testing::emulator_server_options server_options;
   server_options.host = config.host;
   server_options.port = config.port;
+  server_options.tls_cert_path = config.tls_cert;
+  server_options.tls_key_path = config.tls_key;
   server_options.log = [](std::string_view line) {
     // One write per line, so lines from concurrent workers never interleave.
     const std::string text = fmt::format("{}\n", line);

@@ -1,4 +1,4 @@
-// apikeys::testing::emulator_server: serves an emulator over real HTTP (cpp-httplib) on its own thread.
+// apikeys::testing::emulator_server: serves an emulator over real HTTP or HTTPS (cpp-httplib) on its own thread.
 #ifndef APIKEYS_TESTING_EMULATOR_SERVER_HPP
 #define APIKEYS_TESTING_EMULATOR_SERVER_HPP
 
@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -34,6 +36,10 @@
 
 #include <fmt/core.h>
 #include <httplib.h>
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#endif
 
 #include "../http.hpp"
 #include "../result.hpp"
@@ -52,6 +58,11 @@ struct emulator_server_options {
   /// and no newline: method, path without the query, status, duration. Never a header or a body, so
   /// never a token or a key. Empty: nothing is logged.
   std::function<void(std::string_view line)> log;
+  /// Both set: serve HTTPS with this certificate (a PEM file: the server's certificate, then any
+  /// intermediates) and this private key (a PEM file, unencrypted). Both empty: plain HTTP. Needs
+  /// cpp-httplib built with OpenSSL support.
+  std::string tls_cert_path;
+  std::string tls_key_path;
 };
 
 namespace detail {
@@ -160,9 +171,140 @@ class connection_stream final : public httplib::Stream {
   std::size_t end_ = 0;
 };
 
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+struct ssl_ctx_deleter {
+  void operator()(SSL_CTX* ctx) const noexcept { SSL_CTX_free(ctx); }
+};
+using ssl_ctx_ptr = std::unique_ptr<SSL_CTX, ssl_ctx_deleter>;
+
+struct ssl_deleter {
+  void operator()(SSL* ssl) const noexcept { SSL_free(ssl); }
+};
+
+// An encrypted key file is refused: OpenSSL's default would prompt for a pass phrase on the terminal.
+inline int refuse_pass_phrase(char*, int, int, void*) { return 0; }
+
+// OpenSSL's reason for the failure on this thread (its first error: later ones only say where it
+// surfaced), and an empty error queue afterwards: the queue is per thread, and a stale entry would
+// confuse the next SSL_get_error there.
+inline std::string take_openssl_reason() {
+  const unsigned long code = ERR_peek_error();
+  const char* reason = code != 0 ? ERR_reason_error_string(code) : nullptr;
+  ERR_clear_error();
+  return reason != nullptr ? fmt::format(" (OpenSSL: {})", reason) : std::string{};
+}
+
+inline std::string unreadable_file(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return fmt::format("cannot read '{}': {}", path, std::strerror(errno));
+  std::fclose(file);
+  return {};
+}
+
+/// A server TLS context holding the certificate chain and key, or why they cannot be used.
+inline result<ssl_ctx_ptr, std::string> make_tls_context(const std::string& cert_path, const std::string& key_path) {
+  for (const std::string* path : {&cert_path, &key_path})
+    if (std::string why = unreadable_file(*path); !why.empty()) return unexpected{std::move(why)};
+  ERR_clear_error();
+  ssl_ctx_ptr ctx{SSL_CTX_new(TLS_server_method())};
+  if (!ctx) return unexpected{"cannot create a TLS context" + take_openssl_reason()};
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  SSL_CTX_set_default_passwd_cb(ctx.get(), refuse_pass_phrase);
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert_path.c_str()) != 1)
+    return unexpected{fmt::format("no PEM certificate in '{}'{}", cert_path, take_openssl_reason())};
+  if (SSL_CTX_use_PrivateKey_file(ctx.get(), key_path.c_str(), SSL_FILETYPE_PEM) != 1)
+    return unexpected{fmt::format("cannot use '{}' as the certificate's unencrypted PEM private key{}", key_path,
+                                  take_openssl_reason())};
+  if (SSL_CTX_check_private_key(ctx.get()) != 1)
+    return unexpected{fmt::format("the private key in '{}' does not belong to the certificate in '{}'{}", key_path,
+                                  cert_path, take_openssl_reason())};
+  return ctx;
+}
+
+// One accepted TLS connection as httplib's request parser sees it. The socket is non-blocking, so that
+// every wait for the peer (the handshake included) goes through wait_socket and ends when the server
+// stops; OpenSSL buffers what it has decrypted, so httplib's one-byte reads cost no system call.
+class tls_connection_stream final : public httplib::Stream {
+ public:
+  tls_connection_stream(SSL* ssl, int sock, int stop_fd, std::chrono::milliseconds read_timeout,
+                        std::chrono::milliseconds write_timeout)
+      : ssl_(ssl), sock_(sock), stop_fd_(stop_fd), read_timeout_(read_timeout), write_timeout_(write_timeout) {}
+
+  using httplib::Stream::write;
+
+  /// False when the client gave up, spoke something other than TLS, or the server stopped.
+  bool handshake() {
+    for (;;) {
+      const int r = SSL_accept(ssl_);
+      if (r == 1) return true;
+      if (!wait_for(r, read_timeout_)) return false;
+    }
+  }
+
+  bool is_readable() const override {
+    return SSL_pending(ssl_) > 0 || wait_socket(sock_, POLLIN, stop_fd_, read_timeout_) == socket_wait::ready;
+  }
+  bool is_writable() const override {
+    return wait_socket(sock_, POLLOUT, stop_fd_, write_timeout_) == socket_wait::ready;
+  }
+
+  ssize_t read(char* ptr, size_t size) override {
+    if (size == 0) return 0;
+    const int want = static_cast<int>(std::min<std::size_t>(size, INT_MAX));
+    for (;;) {
+      const int n = SSL_read(ssl_, ptr, want);
+      if (n > 0) return n;
+      if (SSL_get_error(ssl_, n) == SSL_ERROR_ZERO_RETURN) return 0;  // the client's close_notify
+      if (!wait_for(n, read_timeout_)) return -1;
+    }
+  }
+
+  ssize_t write(const char* ptr, size_t size) override {
+    if (size == 0) return 0;
+    const int want = static_cast<int>(std::min<std::size_t>(size, INT_MAX));
+    for (;;) {
+      // Without SSL_MODE_ENABLE_PARTIAL_WRITE a success writes all of `want`; a retry after WANT_WRITE
+      // must pass the same buffer, which this loop does.
+      const int n = SSL_write(ssl_, ptr, want);
+      if (n > 0) return n;
+      if (!wait_for(n, write_timeout_)) return -1;
+    }
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override { socket_address(sock_, true, ip, port); }
+  void get_local_ip_and_port(std::string& ip, int& port) const override { socket_address(sock_, false, ip, port); }
+  socket_t socket() const override { return sock_; }
+
+  /// True when a request has begun to arrive; false on an idle timeout or once the server stops.
+  bool wait_for_request(std::chrono::milliseconds idle_timeout) const {
+    return SSL_pending(ssl_) > 0 || wait_socket(sock_, POLLIN, stop_fd_, idle_timeout) == socket_wait::ready;
+  }
+
+ private:
+  // After an SSL call returned `r`: waits for what OpenSSL needs from the socket; false when the call
+  // failed for good (or the wait did).
+  bool wait_for(int r, std::chrono::milliseconds timeout) const {
+    const int error = SSL_get_error(ssl_, r);
+    if (error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE) {
+      ERR_clear_error();
+      return false;
+    }
+    const short events = error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+    return wait_socket(sock_, events, stop_fd_, timeout) == socket_wait::ready;
+  }
+
+  SSL* ssl_;
+  int sock_;
+  int stop_fd_;
+  std::chrono::milliseconds read_timeout_;
+  std::chrono::milliseconds write_timeout_;
+};
+#endif  // CPPHTTPLIB_OPENSSL_SUPPORT
+
 // httplib::Server whose connections end as soon as stop() is called. httplib's own keep-alive loop lets
 // an idle client hold its worker, and so stop(), for the whole keep-alive timeout; this class takes over
 // the per-connection loop through the virtual hook httplib's SSLServer uses, and watches a stop pipe.
+// For the same reason it does TLS itself rather than through SSLServer, whose loop is the same as Server's.
 class stoppable_server final : public httplib::Server {
  public:
   stoppable_server() {
@@ -176,6 +318,11 @@ class stoppable_server final : public httplib::Server {
   }
 
   bool valid() const noexcept { return stop_pipe_[0] >= 0; }
+
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  /// Serve HTTPS with this context; only before listening starts.
+  void use_tls(ssl_ctx_ptr context) noexcept { tls_context_ = std::move(context); }
+#endif
 
   /// Wakes every worker waiting on a connection (the pipe stays readable) and closes the listener.
   void stop_all() {
@@ -193,22 +340,57 @@ class stoppable_server final : public httplib::Server {
     // Nagle's delay would add tens of milliseconds to every small answer a client waits for.
     const int yes = 1;
     ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+    const auto read_timeout = to_milliseconds(read_timeout_sec_, read_timeout_usec_);
+    const auto write_timeout = to_milliseconds(write_timeout_sec_, write_timeout_usec_);
     bool ok = false;
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+    if (tls_context_) {
+      ok = serve_tls(sock, read_timeout, write_timeout);
+    } else
+#endif
     {
-      connection_stream stream(sock, stop_pipe_[0], to_milliseconds(read_timeout_sec_, read_timeout_usec_),
-                               to_milliseconds(write_timeout_sec_, write_timeout_usec_));
-      const std::chrono::milliseconds idle{static_cast<std::int64_t>(keep_alive_timeout_sec_) * 1000};
-      for (std::size_t left = keep_alive_max_count_; left > 0 && !stopping_.load(); --left) {
-        if (!stream.wait_for_request(idle)) break;
-        bool closed_by_client = false;
-        ok = process_request(stream, left == 1 || stopping_.load(), closed_by_client, nullptr);
-        if (!ok || closed_by_client) break;
-      }
+      connection_stream stream(sock, stop_pipe_[0], read_timeout, write_timeout);
+      ok = serve(stream);
     }
     ::shutdown(sock, SHUT_RDWR);
     ::close(sock);
     return ok;
   }
+
+  template <class Stream>
+  bool serve(Stream& stream) {
+    bool ok = false;
+    const std::chrono::milliseconds idle{static_cast<std::int64_t>(keep_alive_timeout_sec_) * 1000};
+    for (std::size_t left = keep_alive_max_count_; left > 0 && !stopping_.load(); --left) {
+      if (!stream.wait_for_request(idle)) break;
+      bool closed_by_client = false;
+      ok = process_request(stream, left == 1 || stopping_.load(), closed_by_client, nullptr);
+      if (!ok || closed_by_client) break;
+    }
+    return ok;
+  }
+
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  bool serve_tls(socket_t sock, std::chrono::milliseconds read_timeout, std::chrono::milliseconds write_timeout) {
+    const int flags = ::fcntl(sock, F_GETFL);
+    if (flags < 0 || ::fcntl(sock, F_SETFL, flags | O_NONBLOCK) != 0) return false;
+    const std::unique_ptr<SSL, ssl_deleter> ssl{SSL_new(tls_context_.get())};
+    if (!ssl || SSL_set_fd(ssl.get(), sock) != 1) {
+      ERR_clear_error();
+      return false;
+    }
+    tls_connection_stream stream(ssl.get(), sock, stop_pipe_[0], read_timeout, write_timeout);
+    if (!stream.handshake()) return false;
+    const bool ok = serve(stream);
+    // close_notify, once and without waiting for the client's: the socket is closed right after. A
+    // client that already hung up makes this write fail, with SIGPIPE blocked (see emulator_server).
+    (void)SSL_shutdown(ssl.get());
+    ERR_clear_error();
+    return ok;
+  }
+
+  ssl_ctx_ptr tls_context_;
+#endif
 
   int stop_pipe_[2] = {-1, -1};
   std::atomic<bool> stopping_{false};
@@ -249,16 +431,19 @@ inline void copy_response(const http_response& from, httplib::Response& to) {
 
 }  // namespace detail
 
-/// Serves an emulator over plain HTTP on a thread of its own, so that a test or an example can point a
-/// real HTTP transport at it: `base_url()` is the address to use as app_config::base_url, and the
-/// emulator's location answer is set to it as well. Construction returns once connections are accepted;
+/// Serves an emulator over HTTP, or HTTPS when options.tls_cert_path and tls_key_path are set, on a
+/// thread of its own, so that a test or an example can point a real HTTP transport at it: `base_url()`
+/// is the address to use as app_config::base_url, and the emulator's location answer (hostname, and
+/// ws_hostname with ws:// or wss://) is set to it as well. Construction returns once connections are accepted;
 /// stop() (or destruction) ends it within milliseconds, even while clients hold idle keep-alive
 /// connections (a request already being answered is finished first).
 ///
 /// Two ways to start one: the constructor throws std::runtime_error when the address cannot be bound;
 /// `emulator_server::start` reports that as an error result instead and throws nothing of its own.
-/// The emulator must outlive the server. Linux (and POSIX systems with pipe2). Thread safety: every
-/// member may be called from any thread; stop() may be called concurrently with itself.
+/// The emulator must outlive the server. Linux (and POSIX systems with pipe2). When cpp-httplib has
+/// OpenSSL support this header calls libssl itself, so libssl must be linked (the apikeys::httplib target
+/// does it). Thread safety: every member may be called from any thread; stop() may be called
+/// concurrently with itself.
 class emulator_server {
  public:
 #if APIKEYS_HAS_EXCEPTIONS
@@ -268,7 +453,8 @@ class emulator_server {
   }
 #endif
 
-  /// A running server, or why it could not start (e.g. "cannot listen on 127.0.0.1 port 80").
+  /// A running server, or why it could not start (e.g. "cannot listen on 127.0.0.1 port 80", or a TLS
+  /// certificate or key that cannot be read or used).
   static result<std::unique_ptr<emulator_server>, std::string> start(emulator& emu,
                                                                       emulator_server_options options = {}) {
     std::unique_ptr<emulator_server> server{new emulator_server(emu, std::move(options), no_throw{})};
@@ -280,7 +466,8 @@ class emulator_server {
   emulator_server& operator=(const emulator_server&) = delete;
   ~emulator_server() { stop(); }
 
-  /// "http://127.0.0.1:PORT" (an IPv6 host in brackets): what clients use as their base URL.
+  /// "http://127.0.0.1:PORT", or "https://..." with TLS (an IPv6 host in brackets): what clients use as
+  /// their base URL.
   const std::string& base_url() const noexcept { return base_url_; }
   int port() const noexcept { return port_; }
   /// False once stop() was called, or if the server failed after starting.
@@ -303,15 +490,25 @@ class emulator_server {
       error_ = "cannot create the stop pipe";
       return;
     }
+    if (!configure_tls()) return;
     configure();
     if (!bind()) return;
 
     const bool ipv6 = options_.host.find(':') != std::string::npos;
     authority_ = (ipv6 ? "[" + options_.host + "]" : options_.host) + ":" + std::to_string(port_);
-    base_url_ = "http://" + authority_;
-    emu_.set_hostname(base_url_, "ws://" + authority_);
+    base_url_ = scheme_ + "://" + authority_;
+    emu_.set_hostname(base_url_, (tls_ ? "wss://" : "ws://") + authority_);
 
     thread_ = std::thread([this] {
+      if (tls_) {
+        // OpenSSL writes to the socket with write(), which raises SIGPIPE when a client has hung up and
+        // would kill the process. httplib's workers are started from this thread and inherit its mask;
+        // a blocked SIGPIPE stays pending in the worker, harmlessly, and the write fails with EPIPE.
+        sigset_t pipe_signal;
+        sigemptyset(&pipe_signal);
+        sigaddset(&pipe_signal, SIGPIPE);
+        ::pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
+      }
       server_->listen_after_bind();
       listen_returned_.store(true);
     });
@@ -330,6 +527,28 @@ class emulator_server {
       return;
     }
     started_ = true;
+  }
+
+  bool configure_tls() {
+    if (options_.tls_cert_path.empty() && options_.tls_key_path.empty()) return true;
+    if (options_.tls_cert_path.empty() || options_.tls_key_path.empty()) {
+      error_ = "TLS needs both a certificate and a private key";
+      return false;
+    }
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+    auto context = detail::make_tls_context(options_.tls_cert_path, options_.tls_key_path);
+    if (!context) {
+      error_ = std::move(context).error();
+      return false;
+    }
+    server_->use_tls(std::move(context).value());
+    tls_ = true;
+    scheme_ = "https";
+    return true;
+#else
+    error_ = "TLS needs cpp-httplib built with OpenSSL support";
+    return false;
+#endif
   }
 
   void configure() {
@@ -395,7 +614,7 @@ class emulator_server {
       http_request request;
       request.method = *method;
       const std::string host = req.get_header_value("Host");
-      request.url = "http://" + (host.empty() ? authority_ : host) + req.target;
+      request.url = scheme_ + "://" + (host.empty() ? authority_ : host) + req.target;
       for (const auto& [name, value] : req.headers)
         if (!detail::is_pseudo_header(name)) request.headers.push_back({name, value});
       request.body = req.body;
@@ -414,6 +633,8 @@ class emulator_server {
   std::unique_ptr<detail::stoppable_server> server_;
   socket_t listener_ = INVALID_SOCKET;
   int port_ = 0;
+  bool tls_ = false;
+  std::string scheme_ = "http";
   std::string authority_;
   std::string base_url_;
   std::string error_;

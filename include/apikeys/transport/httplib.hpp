@@ -32,10 +32,12 @@ struct httplib_transport_options {
   std::chrono::milliseconds default_timeout{60'000};
   /// Connecting may take at most this long, and never longer than the request's own budget.
   std::chrono::milliseconds connect_timeout{10'000};
-  /// Check the server's certificate chain and host name on https.
-  bool verify_peer = true;
   /// A PEM file of trusted CAs for https; empty means OpenSSL's default locations.
   std::string ca_bundle_path;
+  /// Host names for which https checks neither the certificate chain nor the host name, as written in
+  /// the URL (an IPv6 literal without brackets), matched exactly but for ASCII case. Every other host is
+  /// verified: turning verification off is always a decision about one named server, never global.
+  std::vector<std::string> insecure_hosts;
   /// Idle keep-alive connections kept per scheme+host+port; more are closed once their request ends.
   std::size_t max_idle_per_origin = 8;
   /// Off: every 3xx reaches the caller as a response. On: 301, 302, 303, 307 and 308 with a Location are
@@ -180,6 +182,11 @@ inline bool httplib_header_value_ok(std::string_view value) noexcept {
   return value.find_first_of(std::string_view{"\r\n\0", 3}) == std::string_view::npos;
 }
 
+inline bool httplib_insecure_host(const httplib_transport_options& options, std::string_view host) noexcept {
+  return std::any_of(options.insecure_hosts.begin(), options.insecure_hosts.end(),
+                     [host](const std::string& name) { return iequals(name, host); });
+}
+
 // A hostile Content-Length must not make us allocate gigabytes before a byte of body arrives.
 inline constexpr std::size_t httplib_max_reserve = std::size_t{64} << 20;
 // simdjson reads up to 64 bytes past the end of a document; spare capacity lets it skip a copy.
@@ -233,7 +240,9 @@ class httplib_pool {
       auto ssl = std::make_unique<httplib::SSLClient>(url.host, url.port);
       if (!ssl->is_valid()) return nullptr;
       if (!options_.ca_bundle_path.empty()) ssl->set_ca_cert_path(options_.ca_bundle_path);
-      ssl->enable_server_certificate_verification(options_.verify_peer);
+      // With verification on, httplib checks the chain and then the host name against the certificate's
+      // subjectAltName (DNS or IP), or its common name when it has none.
+      ssl->enable_server_certificate_verification(!httplib_insecure_host(options_, url.host));
       client = std::move(ssl);
 #else
       return nullptr;
@@ -319,6 +328,9 @@ inline transport_error map_httplib_error(httplib::Error e, const std::string& or
 /// A Transport over cpp-httplib 0.11: http and https (when httplib has OpenSSL support), keep-alive,
 /// TCP_NODELAY, timeouts from each request, no redirects followed unless asked.
 ///
+/// - https: the server's certificate chain is verified against options.ca_bundle_path (or OpenSSL's
+///   default trust store) and its name against the URL's host, for every host but those listed in
+///   options.insecure_hosts. A refused certificate or a failed handshake is errc::tls_error.
 /// - URL: `http[s]://host[:port][/path][?query]`, already percent-encoded; `#fragment` is dropped. A URL
 ///   it cannot use (another scheme, user information, a bad port, spaces or non-ASCII bytes) is
 ///   errc::transport_error: nothing was sent, and the concept allows transport codes only.

@@ -114,7 +114,7 @@ class emulator_process {
     detail::close_fd(stderr_fd_);
   }
 
-  /// `http://127.0.0.1:<port>`, exactly as the server printed it.
+  /// `http://127.0.0.1:<port>` (`https://` when started with --tls-cert), exactly as the server printed it.
   const std::string& base_url() const noexcept { return base_url_; }
   pid_t pid() const noexcept { return pid_; }
 
@@ -232,7 +232,8 @@ class emulator_process {
       line.append(buffer, static_cast<std::size_t>(n));
     }
     line.resize(line.find('\n'));
-    if (line.rfind("http://", 0) != 0) fail_start("its first line is not a URL: '" + line + "'", true);
+    if (line.rfind("http://", 0) != 0 && line.rfind("https://", 0) != 0)
+      fail_start("its first line is not a URL: '" + line + "'", true);
     base_url_ = std::move(line);
   }
 
