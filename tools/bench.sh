@@ -91,6 +91,7 @@ if [ "$compile" = 1 ]; then
   python3 benchmarks/compile_time.py --rounds "$compile_reps" --out "$out/compile.txt" \
     "apikeys=-Iinclude benchmarks/compile/all_operations.cpp" \
     "single-header=-I$single -Iinclude benchmarks/compile/all_operations.cpp" \
+    "separate=-DAPIKEYS_SEPARATE_COMPILATION -Iinclude benchmarks/compile/all_operations.cpp" \
     "simdjson+fmt=benchmarks/compile/simdjson_fmt.cpp" \
     "include-only=-Iinclude build/bench/include_only.cpp"
 fi

@@ -14,6 +14,15 @@
 #define APIKEYS_HAS_EXCEPTIONS 0
 #endif
 
+// APIKEYS_SEPARATE_COMPILATION (defined for the whole program) turns the decoders, the part of apikeys
+// that needs <simdjson.h>, into declarations; exactly one translation unit then defines
+// APIKEYS_IMPLEMENTATION before including <apikeys/apikeys.hpp> to compile them (CMake: apikeys::compiled).
+#if defined(APIKEYS_SEPARATE_COMPILATION)
+#define APIKEYS_DECL
+#else
+#define APIKEYS_DECL inline
+#endif
+
 namespace apikeys {
 inline constexpr const char* version_string = APIKEYS_VERSION_STRING;
 }  // namespace apikeys

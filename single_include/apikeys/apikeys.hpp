@@ -23,6 +23,15 @@
 #define APIKEYS_HAS_EXCEPTIONS 0
 #endif
 
+// APIKEYS_SEPARATE_COMPILATION (defined for the whole program) turns the decoders, the part of apikeys
+// that needs <simdjson.h>, into declarations; exactly one translation unit then defines
+// APIKEYS_IMPLEMENTATION before including <apikeys/apikeys.hpp> to compile them (CMake: apikeys::compiled).
+#if defined(APIKEYS_SEPARATE_COMPILATION)
+#define APIKEYS_DECL
+#else
+#define APIKEYS_DECL inline
+#endif
+
 namespace apikeys {
 inline constexpr const char* version_string = APIKEYS_VERSION_STRING;
 }  // namespace apikeys
@@ -1125,9 +1134,80 @@ struct fmt::formatter<apikeys::session> : apikeys::detail::described_formatter<a
 #endif  // APIKEYS_SESSION_HPP
 // ---- end apikeys/session.hpp ----
 // ---- begin apikeys/decoder.hpp ----
-// apikeys decoding: every server answer read with simdjson on-demand, and the error rules of section 5.
+// apikeys decoding: what each server answer decodes to, and the error rules of section 5.
 #ifndef APIKEYS_DECODER_HPP
 #define APIKEYS_DECODER_HPP
+
+namespace apikeys {
+
+/// A successful log in: who the device is now, and its two tokens.
+struct login_response {
+  std::string user_id;
+  std::string device_id;
+  secret access_token;
+  secret refresh_token;
+};
+
+/// Where an app lives (PROTOCOL.md section 6): every later HTTP call goes to `hostname`.
+struct location_response {
+  std::string hostname;     ///< scheme://authority, without a trailing '/'
+  std::string ws_hostname;
+};
+
+/// One identity of a user, as the profile lists it.
+struct user_identity {
+  std::string id;
+  std::string provider_type;
+  std::string provider_id;
+};
+
+/// The profile answer; `data` is kept as the raw JSON object text.
+struct user_profile {
+  std::string user_id;
+  std::string type;
+  std::vector<user_identity> identities;
+  std::string data;
+};
+
+// Each decoder reads with simdjson on-demand (impl/decoder.hpp). Header-only by default; with
+// APIKEYS_SEPARATE_COMPILATION these are declarations only, compiled once where APIKEYS_IMPLEMENTATION is
+// defined, so the translation units that call apikeys never parse <simdjson.h>.
+
+/// Create's answer: the key with its secret, which the server shows this once.
+APIKEYS_DECL result<api_key> decode_created_key(const http_response& response);
+
+/// Fetch's answer: one key, without its secret.
+APIKEYS_DECL result<api_key> decode_key(const http_response& response);
+
+/// Fetch all's answer: a JSON array of keys, in the server's (creation) order.
+APIKEYS_DECL result<std::vector<api_key>> decode_key_list(const http_response& response);
+
+/// A log in's answer: the four required strings of PROTOCOL.md section 4. The tokens go straight from
+/// the parser's buffer into secrets, never through an ordinary string.
+APIKEYS_DECL result<login_response> decode_login(const http_response& response);
+
+/// A refresh's answer: the new access token.
+APIKEYS_DECL result<secret> decode_access_token(const http_response& response);
+
+/// The location answer; `hostname` and `ws_hostname` are required, and hostname must be an http(s) URL.
+APIKEYS_DECL result<location_response> decode_location(const http_response& response);
+
+/// The profile answer; `identities` and `data` are required, as core requires them.
+APIKEYS_DECL result<user_profile> decode_profile(const http_response& response);
+
+/// PROTOCOL.md section 5: the error a response carries, if any, by core's rules in order. A JSON body
+/// (Content-Type application/json, parameters allowed) with a non-empty string `error_code` is a service
+/// error even on a 2xx; one with only a string `error` is an unknown service error; otherwise a non-2xx
+/// status is an HTTP error carrying the body as text. An error body that does not parse is treated as text.
+APIKEYS_DECL std::optional<api_error> classify_response(const http_response& response);
+
+}  // namespace apikeys
+
+#if !defined(APIKEYS_SEPARATE_COMPILATION) || defined(APIKEYS_IMPLEMENTATION)
+// ---- begin apikeys/impl/decoder.hpp ----
+// apikeys decoding, the definitions: simdjson on-demand readers behind decoder.hpp's declarations.
+#ifndef APIKEYS_IMPL_DECODER_HPP
+#define APIKEYS_IMPL_DECODER_HPP
 
 #include <algorithm>
 
@@ -1137,6 +1217,8 @@ struct fmt::formatter<apikeys::session> : apikeys::detail::described_formatter<a
 // apikeys::detail: the per-thread simdjson parser, padding without copying, and bad-response errors.
 #ifndef APIKEYS_DETAIL_JSON_READER_HPP
 #define APIKEYS_DETAIL_JSON_READER_HPP
+
+#include <simdjson.h>
 
 namespace apikeys::detail {
 
@@ -1193,35 +1275,6 @@ inline api_error json_error(simdjson::error_code code, std::string_view field, s
 #endif  // APIKEYS_DETAIL_JSON_READER_HPP
 // ---- end apikeys/detail/json_reader.hpp ----
 namespace apikeys {
-
-/// A successful log in: who the device is now, and its two tokens.
-struct login_response {
-  std::string user_id;
-  std::string device_id;
-  secret access_token;
-  secret refresh_token;
-};
-
-/// Where an app lives (PROTOCOL.md section 6): every later HTTP call goes to `hostname`.
-struct location_response {
-  std::string hostname;     ///< scheme://authority, without a trailing '/'
-  std::string ws_hostname;
-};
-
-/// One identity of a user, as the profile lists it.
-struct user_identity {
-  std::string id;
-  std::string provider_type;
-  std::string provider_id;
-};
-
-/// The profile answer; `data` is kept as the raw JSON object text.
-struct user_profile {
-  std::string user_id;
-  std::string type;
-  std::vector<user_identity> identities;
-  std::string data;
-};
 
 namespace detail {
 
@@ -1432,14 +1485,11 @@ inline bool is_json_content_type(const http_response& response) noexcept {
 
 }  // namespace detail
 
-/// Create's answer: the key with its secret, which the server shows this once.
-inline result<api_key> decode_created_key(const http_response& response) { return detail::decode_one_key(response, true); }
+APIKEYS_DECL result<api_key> decode_created_key(const http_response& response) { return detail::decode_one_key(response, true); }
 
-/// Fetch's answer: one key, without its secret.
-inline result<api_key> decode_key(const http_response& response) { return detail::decode_one_key(response, false); }
+APIKEYS_DECL result<api_key> decode_key(const http_response& response) { return detail::decode_one_key(response, false); }
 
-/// Fetch all's answer: a JSON array of keys, in the server's (creation) order.
-inline result<std::vector<api_key>> decode_key_list(const http_response& response) {
+APIKEYS_DECL result<std::vector<api_key>> decode_key_list(const http_response& response) {
   constexpr std::string_view expected = "a JSON array of API key objects";
   const int status = response.status;
   if (response.body.size() > detail::max_response_bytes)
@@ -1470,9 +1520,7 @@ inline result<std::vector<api_key>> decode_key_list(const http_response& respons
   return out;
 }
 
-/// A log in's answer: the four required strings of PROTOCOL.md section 4. The tokens go straight from
-/// the parser's buffer into secrets, never through an ordinary string.
-inline result<login_response> decode_login(const http_response& response) {
+APIKEYS_DECL result<login_response> decode_login(const http_response& response) {
   static constexpr std::string_view names[] = {"access_token", "refresh_token", "user_id", "device_id"};
   login_response out;
   auto err = detail::read_required_strings(response, "a login response object", names,
@@ -1492,8 +1540,7 @@ inline result<login_response> decode_login(const http_response& response) {
   return out;
 }
 
-/// A refresh's answer: the new access token.
-inline result<secret> decode_access_token(const http_response& response) {
+APIKEYS_DECL result<secret> decode_access_token(const http_response& response) {
   static constexpr std::string_view names[] = {"access_token"};
   secret token;
   auto err = detail::read_required_strings(response, "a session refresh object", names,
@@ -1504,8 +1551,7 @@ inline result<secret> decode_access_token(const http_response& response) {
   return token;
 }
 
-/// The location answer; `hostname` and `ws_hostname` are required, and hostname must be an http(s) URL.
-inline result<location_response> decode_location(const http_response& response) {
+APIKEYS_DECL result<location_response> decode_location(const http_response& response) {
   static constexpr std::string_view names[] = {"hostname", "ws_hostname"};
   std::string values[2];
   if (auto err = detail::read_required_strings(response, "a location object", names,
@@ -1517,8 +1563,7 @@ inline result<location_response> decode_location(const http_response& response) 
   return location_response{std::move(values[0]), std::move(values[1])};
 }
 
-/// The profile answer; `identities` and `data` are required, as core requires them.
-inline result<user_profile> decode_profile(const http_response& response) {
+APIKEYS_DECL result<user_profile> decode_profile(const http_response& response) {
   const int status = response.status;
   simdjson::ondemand::document doc;
   detail::object obj;
@@ -1580,11 +1625,7 @@ inline result<user_profile> decode_profile(const http_response& response) {
   return profile;
 }
 
-/// PROTOCOL.md section 5: the error a response carries, if any, by core's rules in order. A JSON body
-/// (Content-Type application/json, parameters allowed) with a non-empty string `error_code` is a service
-/// error even on a 2xx; one with only a string `error` is an unknown service error; otherwise a non-2xx
-/// status is an HTTP error carrying the body as text. An error body that does not parse is treated as text.
-inline std::optional<api_error> classify_response(const http_response& response) {
+APIKEYS_DECL std::optional<api_error> classify_response(const http_response& response) {
   const int status = response.status;
   const std::string& body = response.body;
   // A body can only name `error` or `error_code` in plain text or through a \u escape: when it has
@@ -1646,6 +1687,10 @@ inline std::optional<api_error> classify_response(const http_response& response)
 }
 
 }  // namespace apikeys
+
+#endif  // APIKEYS_IMPL_DECODER_HPP
+// ---- end apikeys/impl/decoder.hpp ----
+#endif
 
 #endif  // APIKEYS_DECODER_HPP
 // ---- end apikeys/decoder.hpp ----
@@ -2083,6 +2128,7 @@ concept executor = requires(E& e) { e.execute(detail::probe_call{}); };
 #ifndef APIKEYS_THREAD_POOL_HPP
 #define APIKEYS_THREAD_POOL_HPP
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <thread>
