@@ -1699,6 +1699,76 @@ APIKEYS_DECL std::optional<api_error> classify_response(const http_response& res
 #ifndef APIKEYS_OPERATIONS_HPP
 #define APIKEYS_OPERATIONS_HPP
 
+namespace apikeys::ops {
+
+/// What every request shares: the host it goes to (scheme://authority, no trailing '/'), the bearer
+/// token it carries (empty for none), and its timeout.
+struct request_context {
+  std::string_view host;
+  std::string_view token;
+  std::chrono::milliseconds timeout{0};
+};
+
+inline constexpr std::string_view api_root = "/api/client/v2.0";
+inline constexpr std::string_view keys_path = "/api/client/v2.0/auth/api_keys";
+inline constexpr std::string_view session_path = "/api/client/v2.0/auth/session";
+inline constexpr std::string_view profile_path = "/api/client/v2.0/auth/profile";
+inline constexpr std::string_view json_content_type = "application/json;charset=utf-8";
+
+/// A key name the server accepts: non-empty, ASCII letters, digits, '_' and '-' only. Checked before
+/// sending, so the caller learns of a bad name without a round trip.
+APIKEYS_DECL std::optional<api_error> validate_key_name(std::string_view name);
+
+/// POST {host}/api/client/v2.0/auth/api_keys with {"name":"<name>"}. Refuses a name that is not UTF-8;
+/// the name rules themselves are validate_key_name's, which the client applies first.
+APIKEYS_DECL std::optional<api_error> build_create_key(http_request& out, const request_context& ctx, std::string_view name);
+
+/// GET {host}/api/client/v2.0/auth/api_keys
+APIKEYS_DECL void build_fetch_keys(http_request& out, const request_context& ctx);
+
+/// GET {host}/api/client/v2.0/auth/api_keys/{id}
+APIKEYS_DECL void build_fetch_key(http_request& out, const request_context& ctx, const object_id& id);
+
+/// DELETE {host}/api/client/v2.0/auth/api_keys/{id}
+APIKEYS_DECL void build_delete_key(http_request& out, const request_context& ctx, const object_id& id);
+
+/// PUT {host}/api/client/v2.0/auth/api_keys/{id}/enable
+APIKEYS_DECL void build_enable_key(http_request& out, const request_context& ctx, const object_id& id);
+
+/// PUT {host}/api/client/v2.0/auth/api_keys/{id}/disable
+APIKEYS_DECL void build_disable_key(http_request& out, const request_context& ctx, const object_id& id);
+
+/// POST {host}/api/client/v2.0/app/{app_id}/auth/providers/{provider}/login with the credential, then
+/// `options.device` (section 4). No Authorization header.
+APIKEYS_DECL std::optional<api_error> build_login(http_request& out, const request_context& ctx, std::string_view app_id,
+                                            const credentials& creds, const device_info& device);
+
+/// POST {host}/api/client/v2.0/app/{app_id}/auth/providers/local-userpass/register with
+/// {"email":...,"password":...}. No Authorization header.
+APIKEYS_DECL std::optional<api_error> build_register(http_request& out, const request_context& ctx, std::string_view app_id,
+                                               std::string_view email, std::string_view password);
+
+/// POST {host}/api/client/v2.0/auth/session with the refresh token: a new access token.
+APIKEYS_DECL void build_refresh(http_request& out, const request_context& ctx);
+
+/// DELETE {host}/api/client/v2.0/auth/session with the refresh token.
+APIKEYS_DECL void build_logout(http_request& out, const request_context& ctx);
+
+/// GET {host}/api/client/v2.0/auth/profile with the access token.
+APIKEYS_DECL void build_profile(http_request& out, const request_context& ctx);
+
+/// GET {base_url}/api/client/v2.0/app/{app_id}/location, with no headers at all (section 6).
+APIKEYS_DECL void build_location(http_request& out, std::string_view base_url, std::string_view app_id,
+                           std::chrono::milliseconds timeout);
+
+}  // namespace apikeys::ops
+
+#if !defined(APIKEYS_SEPARATE_COMPILATION) || defined(APIKEYS_IMPLEMENTATION)
+// ---- begin apikeys/impl/operations.hpp ----
+// apikeys operations, the definitions: how each request of operations.hpp is built, byte for byte.
+#ifndef APIKEYS_IMPL_OPERATIONS_HPP
+#define APIKEYS_IMPL_OPERATIONS_HPP
+
 // ---- begin apikeys/detail/json_writer.hpp ----
 // apikeys::detail: compact JSON writing and UTF-8 validation for request bodies (PROTOCOL.md section 3).
 #ifndef APIKEYS_DETAIL_JSON_WRITER_HPP
@@ -1787,23 +1857,7 @@ inline void append_json_member(std::string& out, std::string_view key, std::stri
 // ---- end apikeys/detail/json_writer.hpp ----
 namespace apikeys::ops {
 
-/// What every request shares: the host it goes to (scheme://authority, no trailing '/'), the bearer
-/// token it carries (empty for none), and its timeout.
-struct request_context {
-  std::string_view host;
-  std::string_view token;
-  std::chrono::milliseconds timeout{0};
-};
-
-inline constexpr std::string_view api_root = "/api/client/v2.0";
-inline constexpr std::string_view keys_path = "/api/client/v2.0/auth/api_keys";
-inline constexpr std::string_view session_path = "/api/client/v2.0/auth/session";
-inline constexpr std::string_view profile_path = "/api/client/v2.0/auth/profile";
-inline constexpr std::string_view json_content_type = "application/json;charset=utf-8";
-
-/// A key name the server accepts: non-empty, ASCII letters, digits, '_' and '-' only. Checked before
-/// sending, so the caller learns of a bad name without a round trip.
-inline std::optional<api_error> validate_key_name(std::string_view name) {
+APIKEYS_DECL std::optional<api_error> validate_key_name(std::string_view name) {
   auto refuse = [](std::string message) {
     api_error e;
     e.code = errc::invalid_argument;
@@ -1887,9 +1941,7 @@ inline void login_path(std::string& out, std::string_view app_id, std::string_vi
 
 }  // namespace detail
 
-/// POST {host}/api/client/v2.0/auth/api_keys with {"name":"<name>"}. Refuses a name that is not UTF-8;
-/// the name rules themselves are validate_key_name's, which the client applies first.
-inline std::optional<api_error> build_create_key(http_request& out, const request_context& ctx, std::string_view name) {
+APIKEYS_DECL std::optional<api_error> build_create_key(http_request& out, const request_context& ctx, std::string_view name) {
   if (!apikeys::detail::is_valid_utf8(name)) return detail::not_utf8("the API key name");
   detail::start(out, http_method::post, ctx, keys_path);
   out.body.append("{");
@@ -1898,30 +1950,23 @@ inline std::optional<api_error> build_create_key(http_request& out, const reques
   return std::nullopt;
 }
 
-/// GET {host}/api/client/v2.0/auth/api_keys
-inline void build_fetch_keys(http_request& out, const request_context& ctx) {
+APIKEYS_DECL void build_fetch_keys(http_request& out, const request_context& ctx) {
   detail::start(out, http_method::get, ctx, keys_path);
 }
-/// GET {host}/api/client/v2.0/auth/api_keys/{id}
-inline void build_fetch_key(http_request& out, const request_context& ctx, const object_id& id) {
+APIKEYS_DECL void build_fetch_key(http_request& out, const request_context& ctx, const object_id& id) {
   detail::key_route(out, http_method::get, ctx, id, "");
 }
-/// DELETE {host}/api/client/v2.0/auth/api_keys/{id}
-inline void build_delete_key(http_request& out, const request_context& ctx, const object_id& id) {
+APIKEYS_DECL void build_delete_key(http_request& out, const request_context& ctx, const object_id& id) {
   detail::key_route(out, http_method::delete_, ctx, id, "");
 }
-/// PUT {host}/api/client/v2.0/auth/api_keys/{id}/enable
-inline void build_enable_key(http_request& out, const request_context& ctx, const object_id& id) {
+APIKEYS_DECL void build_enable_key(http_request& out, const request_context& ctx, const object_id& id) {
   detail::key_route(out, http_method::put, ctx, id, "/enable");
 }
-/// PUT {host}/api/client/v2.0/auth/api_keys/{id}/disable
-inline void build_disable_key(http_request& out, const request_context& ctx, const object_id& id) {
+APIKEYS_DECL void build_disable_key(http_request& out, const request_context& ctx, const object_id& id) {
   detail::key_route(out, http_method::put, ctx, id, "/disable");
 }
 
-/// POST {host}/api/client/v2.0/app/{app_id}/auth/providers/{provider}/login with the credential, then
-/// `options.device` (section 4). No Authorization header.
-inline std::optional<api_error> build_login(http_request& out, const request_context& ctx, std::string_view app_id,
+APIKEYS_DECL std::optional<api_error> build_login(http_request& out, const request_context& ctx, std::string_view app_id,
                                             const credentials& creds, const device_info& device) {
   using apikeys::detail::append_json_member;
   const std::string_view proof = creds.proof().reveal();
@@ -1975,9 +2020,7 @@ inline std::optional<api_error> build_login(http_request& out, const request_con
   return std::nullopt;
 }
 
-/// POST {host}/api/client/v2.0/app/{app_id}/auth/providers/local-userpass/register with
-/// {"email":...,"password":...}. No Authorization header.
-inline std::optional<api_error> build_register(http_request& out, const request_context& ctx, std::string_view app_id,
+APIKEYS_DECL std::optional<api_error> build_register(http_request& out, const request_context& ctx, std::string_view app_id,
                                                std::string_view email, std::string_view password) {
   if (!apikeys::detail::is_valid_utf8(email)) return detail::not_utf8("the email");
   if (!apikeys::detail::is_valid_utf8(password)) return detail::not_utf8("the password");
@@ -1992,21 +2035,17 @@ inline std::optional<api_error> build_register(http_request& out, const request_
   return std::nullopt;
 }
 
-/// POST {host}/api/client/v2.0/auth/session with the refresh token: a new access token.
-inline void build_refresh(http_request& out, const request_context& ctx) {
+APIKEYS_DECL void build_refresh(http_request& out, const request_context& ctx) {
   detail::start(out, http_method::post, ctx, session_path);
 }
-/// DELETE {host}/api/client/v2.0/auth/session with the refresh token.
-inline void build_logout(http_request& out, const request_context& ctx) {
+APIKEYS_DECL void build_logout(http_request& out, const request_context& ctx) {
   detail::start(out, http_method::delete_, ctx, session_path);
 }
-/// GET {host}/api/client/v2.0/auth/profile with the access token.
-inline void build_profile(http_request& out, const request_context& ctx) {
+APIKEYS_DECL void build_profile(http_request& out, const request_context& ctx) {
   detail::start(out, http_method::get, ctx, profile_path);
 }
 
-/// GET {base_url}/api/client/v2.0/app/{app_id}/location, with no headers at all (section 6).
-inline void build_location(http_request& out, std::string_view base_url, std::string_view app_id,
+APIKEYS_DECL void build_location(http_request& out, std::string_view base_url, std::string_view app_id,
                            std::chrono::milliseconds timeout) {
   while (base_url.ends_with('/')) base_url.remove_suffix(1);
   out.method = http_method::get;
@@ -2020,6 +2059,10 @@ inline void build_location(http_request& out, std::string_view base_url, std::st
 }
 
 }  // namespace apikeys::ops
+
+#endif  // APIKEYS_IMPL_OPERATIONS_HPP
+// ---- end apikeys/impl/operations.hpp ----
+#endif
 
 #endif  // APIKEYS_OPERATIONS_HPP
 // ---- end apikeys/operations.hpp ----
