@@ -44,6 +44,8 @@ enum class errc {
   bad_request,            ///< BadRequest
   maintenance_in_progress,///< MaintenanceInProgress
   auth_provider_not_found,///< AuthProviderNotFound
+  // Added after the first release of the list, so earlier values keep their numbers.
+  cancelled,              ///< the call never started: its executor's pool shut down first (nothing was sent)
 };
 
 /// The broad families of errc, for callers who branch on "whose fault is it".
@@ -52,7 +54,8 @@ enum class error_kind { none, client, transport, bad_response, http, service };
 constexpr error_kind kind_of(errc e) noexcept {
   switch (e) {
     case errc::invalid_argument:
-    case errc::not_logged_in: return error_kind::client;
+    case errc::not_logged_in:
+    case errc::cancelled: return error_kind::client;
     case errc::transport_error:
     case errc::connection_failed:
     case errc::timeout:
@@ -91,6 +94,7 @@ constexpr std::string_view to_string(errc e) noexcept {
     case errc::bad_request: return "bad request";
     case errc::maintenance_in_progress: return "maintenance in progress";
     case errc::auth_provider_not_found: return "auth provider not found";
+    case errc::cancelled: return "cancelled";
   }
   return "unknown apikeys error";
 }

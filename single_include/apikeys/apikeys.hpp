@@ -457,6 +457,8 @@ enum class errc {
   bad_request,            ///< BadRequest
   maintenance_in_progress,///< MaintenanceInProgress
   auth_provider_not_found,///< AuthProviderNotFound
+  // Added after the first release of the list, so earlier values keep their numbers.
+  cancelled,              ///< the call never started: its executor's pool shut down first (nothing was sent)
 };
 
 /// The broad families of errc, for callers who branch on "whose fault is it".
@@ -465,7 +467,8 @@ enum class error_kind { none, client, transport, bad_response, http, service };
 constexpr error_kind kind_of(errc e) noexcept {
   switch (e) {
     case errc::invalid_argument:
-    case errc::not_logged_in: return error_kind::client;
+    case errc::not_logged_in:
+    case errc::cancelled: return error_kind::client;
     case errc::transport_error:
     case errc::connection_failed:
     case errc::timeout:
@@ -504,6 +507,7 @@ constexpr std::string_view to_string(errc e) noexcept {
     case errc::bad_request: return "bad request";
     case errc::maintenance_in_progress: return "maintenance in progress";
     case errc::auth_provider_not_found: return "auth provider not found";
+    case errc::cancelled: return "cancelled";
   }
   return "unknown apikeys error";
 }
@@ -2393,7 +2397,7 @@ struct future_work {
 ///
 /// Destroying the last owner of the pool (this executor, its copies, and whoever else shares the
 /// pool) shuts it down: calls already running finish and fulfil their futures; calls still queued
-/// fulfil theirs with a transport_error "cancelled: ..." (never a broken promise). The client the
+/// fulfil theirs with errc::cancelled (never a broken promise). The client the
 /// calls were made on must outlive them: declare it after the pool's owners if they live side by side.
 ///
 /// Thread safety: execute() may be called concurrently; copies share one pool.
@@ -2944,7 +2948,7 @@ concept call_machine = requires(M& m, http_request& request, api_error error) {
 
 /// What a queued call that never started completes with when its executor's pool shuts down.
 inline api_error cancelled_error() {
-  return client_error(errc::transport_error, "cancelled: the executor shut down before the call started");
+  return client_error(errc::cancelled, "the executor shut down before the call started");
 }
 
 inline send_result_type transport_threw(const char* what) {

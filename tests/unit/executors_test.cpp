@@ -367,9 +367,11 @@ TEST_CASE("destroying a future executor's last owner: the running call finishes,
       futures[static_cast<std::size_t>(i)].get();
       FAIL("a cancelled call succeeded");
     } catch (const apikeys::api_exception& ex) {
-      CHECK(ex.code() == errc::transport_error);
+      CHECK(ex.code() == errc::cancelled);
+      CHECK(ex.error().kind() == apikeys::error_kind::client);
       CHECK(ex.error().http_status == 0);
-      CHECK(ex.error().message == "cancelled: the executor shut down before the call started");
+      CHECK_FALSE(ex.error().outcome_unknown);  // it never started: nothing was sent
+      CHECK(ex.error().message == "the executor shut down before the call started");
       CHECK(ex.error().context == "create API key \"k" + std::to_string(i) + "\"");
     }
   }
@@ -428,7 +430,7 @@ TEST_CASE("a shared pool: shutdown cancels queued callbacks exactly once and res
   CHECK(outcomes == std::vector<std::string>{"failed create API key \"second\"", "created first"});
   REQUIRE(awaited);
   CHECK(*awaited ==
-        "threw: create API key \"third\": cancelled: the executor shut down before the call started (transport error)");
+        "threw: create API key \"third\": the executor shut down before the call started (cancelled)");
 
   // After shutdown a call fails at once, on the calling thread.
   calls = 0;

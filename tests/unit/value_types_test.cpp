@@ -405,6 +405,7 @@ TEST_CASE("errc messages") {
   CHECK(apikeys::to_string(errc::http_error) == "HTTP error");
   CHECK(apikeys::to_string(errc::missing_auth_req) == "authentication required");
   CHECK(apikeys::to_string(errc::api_key_already_exists) == "API key already exists");
+  CHECK(apikeys::to_string(errc::cancelled) == "cancelled");
   CHECK(apikeys::to_string(static_cast<errc>(0)) == "unknown apikeys error");
   CHECK(fmt::format("{}", errc::tls_error) == "TLS error");
   CHECK(streamed(errc::tls_error) == "TLS error");
@@ -420,6 +421,7 @@ TEST_CASE("kind_of puts each errc in its family") {
   const row rows[] = {
       {errc::invalid_argument, error_kind::client},
       {errc::not_logged_in, error_kind::client},
+      {errc::cancelled, error_kind::client},
       {errc::transport_error, error_kind::transport},
       {errc::connection_failed, error_kind::transport},
       {errc::timeout, error_kind::transport},

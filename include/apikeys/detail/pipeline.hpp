@@ -48,7 +48,7 @@ concept call_machine = requires(M& m, http_request& request, api_error error) {
 
 /// What a queued call that never started completes with when its executor's pool shuts down.
 inline api_error cancelled_error() {
-  return client_error(errc::transport_error, "cancelled: the executor shut down before the call started");
+  return client_error(errc::cancelled, "the executor shut down before the call started");
 }
 
 inline send_result_type transport_threw(const char* what) {

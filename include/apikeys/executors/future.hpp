@@ -71,7 +71,7 @@ struct future_work {
 ///
 /// Destroying the last owner of the pool (this executor, its copies, and whoever else shares the
 /// pool) shuts it down: calls already running finish and fulfil their futures; calls still queued
-/// fulfil theirs with a transport_error "cancelled: ..." (never a broken promise). The client the
+/// fulfil theirs with errc::cancelled (never a broken promise). The client the
 /// calls were made on must outlive them: declare it after the pool's owners if they live side by side.
 ///
 /// Thread safety: execute() may be called concurrently; copies share one pool.
