@@ -116,6 +116,13 @@ class basic_api_key_client {
         error.outcome_unknown = true;
         return fail(std::move(error));
       }
+      // An answer about another key (a proxy's stale or crossed answer) would hand the caller a value for a
+      // key they did not ask for, while the one they asked for may exist with its value lost.
+      if (key->name != std::string_view{name}) {
+        api_error error = mismatched_answer(response.status, "the answer names another key");
+        error.outcome_unknown = true;
+        return fail(std::move(error));
+      }
       return key;
     }
     result<api_key> fail(api_error error) const { return failed<api_key>(std::move(error), "create API key", std::string_view{name}); }
@@ -132,6 +139,7 @@ class basic_api_key_client {
     result<value_type> finish(http_response& response) const {
       auto key = decode_key(response);
       if (!key) return fail(std::move(key).error());
+      if (key->id != id) return fail(mismatched_answer(response.status, "the answer is about another key"));
       return value_type{std::move(*key)};
     }
     result<value_type> fail(api_error error) const {
@@ -244,6 +252,15 @@ class basic_api_key_client {
   template <class Machine, class Done>
   void run_async(Machine&& m, Done&& done) {
     detail::run_async(transport_, std::forward<Machine>(m), std::forward<Done>(done));
+  }
+
+  // A 2xx answer that decoded but cannot be the answer to this call.
+  static api_error mismatched_answer(int status, std::string_view what) {
+    api_error error;
+    error.code = errc::bad_response;
+    error.http_status = status;
+    error.message = "malformed response: " + std::string{what};
+    return error;
   }
 
   template <class T, class Subject>

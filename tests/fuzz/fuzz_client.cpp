@@ -421,6 +421,7 @@ class driver {
         if (r) {
           check_key(*r);
           APIKEYS_FUZZ_CHECK(r->value.has_value(), "create succeeded without the secret");
+          APIKEYS_FUZZ_CHECK(r->name == source_.key_name, "create returned a key of another name");
           last_id_ = r->id;
         }
         break;
@@ -432,6 +433,7 @@ class driver {
         if (r && r->has_value()) {
           check_key(**r);
           APIKEYS_FUZZ_CHECK(!(*r)->value.has_value(), "fetch revealed a secret");
+          APIKEYS_FUZZ_CHECK((*r)->id == id, "fetch returned another key");
           last_id_ = (*r)->id;
         }
         if (!r) APIKEYS_FUZZ_CHECK(r.error().code != errc::api_key_not_found, "fetch of a missing key must be empty");

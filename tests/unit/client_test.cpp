@@ -820,6 +820,31 @@ TEST_CASE("a malformed 2xx answer is a bad_response naming the operation") {
   CHECK(user->logged_in());
 }
 
+TEST_CASE("an answer about another key is a bad_response: create's outcome is then unknown") {
+  scripted_transport transport;
+  transport.respond(201, fmt::format(R"({{"_id":"{}","name":"other-key","disabled":false,"key":"v-0123"}})", key_id_text));
+  transport.respond(200, fmt::format(R"({{"_id":"{}","name":"x","disabled":false}})", other_id_text));
+  auto user = make_user();
+  key_client<> keys{transport, user};
+
+  const auto created = keys.create("my-key");
+  REQUIRE_FALSE(created.has_value());
+  CHECK(created.error().code == errc::bad_response);
+  CHECK(created.error().http_status == 201);
+  CHECK(created.error().message == "malformed response: the answer names another key");
+  CHECK(created.error().context == "create API key \"my-key\"");
+  CHECK(created.error().outcome_unknown);  // a key named my-key may exist, its value lost
+  CHECK(fmt::format("{}", created.error()).find("v-0123") == std::string::npos);
+
+  const auto fetched = keys.fetch(key_id);
+  REQUIRE_FALSE(fetched.has_value());
+  CHECK(fetched.error().code == errc::bad_response);
+  CHECK(fetched.error().message == "malformed response: the answer is about another key");
+  CHECK(fetched.error().context == fmt::format("fetch API key {}", key_id_text));
+  CHECK_FALSE(fetched.error().outcome_unknown);
+  CHECK(user->logged_in());
+}
+
 TEST_CASE("a disallowed key name is refused before anything is sent") {
   scripted_transport transport;
   auto user = make_user();
