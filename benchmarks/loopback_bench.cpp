@@ -17,6 +17,9 @@
 #include <apikeys/testing/emulator.hpp>
 #include <apikeys/testing/emulator_server.hpp>
 #include <apikeys/transport/httplib.hpp>
+#if APIKEYS_BENCH_HAVE_CURL
+#include <apikeys/transport/curl.hpp>
+#endif
 
 #include "support/alloc_counter.hpp"
 #include "support/fixtures.hpp"
@@ -117,15 +120,15 @@ struct target {
 };
 
 // Three ways to make the same exchange, timed in turn on one keep-alive connection:
-//   raw     the httplib adapter alone sending the client's bytes (no decoding at all);
+//   raw     the adapter alone sending the client's bytes (no decoding at all);
 //   minimal raw plus a hand-written simdjson decode of the answer: the least any client must do;
 //   client  the apikeys client call (build, send, classify, decode, policy, executor).
-template <class HandDecode, class ClientCall>
+template <class Transport, class HandDecode, class ClientCall>
 void trio_run(benchmark::State& state, const target& where,
               void (*build)(http_request&, const ops::request_context&, const apikeys::object_id&),
               HandDecode&& hand_decode, ClientCall&& client_call) {
-  apikeys::httplib_transport transport;
-  apikeys::basic_api_key_client<apikeys::httplib_transport&> client(transport, where.user);
+  Transport transport;
+  apikeys::basic_api_key_client<Transport&> client(transport, where.user);
   // The raw side sends exactly what the client sends: the same builder, host, token and timeout.
   http_request raw;
   where.user->with_refresh_token([&](std::string_view token) {
@@ -193,37 +196,50 @@ target emulator_target() {
   return {e.server->base_url(), e.user, e.ids.front()};
 }
 
+template <class Transport>
 void loopback(benchmark::State& state, target (*where)(), std::string_view op) {
   const target t = where();
   namespace hand = apikeys_bench::hand;
   if (op == "create")
-    trio_run(state, t, &build_create, &hand::decode_created_key,
-             [](auto& c) { benchmark::DoNotOptimize(c.create("bench-key-007")); });
+    trio_run<Transport>(state, t, &build_create, &hand::decode_created_key,
+                        [](auto& c) { benchmark::DoNotOptimize(c.create("bench-key-007")); });
   else if (op == "fetch")
-    trio_run(state, t, &ops::build_fetch_key, &hand::decode_key,
-             [&](auto& c) { benchmark::DoNotOptimize(c.fetch(t.id)); });
+    trio_run<Transport>(state, t, &ops::build_fetch_key, &hand::decode_key,
+                        [&](auto& c) { benchmark::DoNotOptimize(c.fetch(t.id)); });
   else if (op == "fetch_all")
-    trio_run(state, t, &build_fetch_all, &hand::decode_key_list,
-             [](auto& c) { benchmark::DoNotOptimize(c.fetch_all()); });
+    trio_run<Transport>(state, t, &build_fetch_all, &hand::decode_key_list,
+                        [](auto& c) { benchmark::DoNotOptimize(c.fetch_all()); });
   else if (op == "enable")
-    trio_run(state, t, &ops::build_enable_key, [](const apikeys::http_response&) { return 0; },
-             [&](auto& c) { c.enable(t.id); });
+    trio_run<Transport>(state, t, &ops::build_enable_key, [](const apikeys::http_response&) { return 0; },
+                        [&](auto& c) { c.enable(t.id); });
   else
     state.SkipWithError("unknown operation");
 }
 
 constexpr benchmark::IterationCount rounds = 1000;
 
-#define APIKEYS_BENCH_LOOPBACK(server, op)                                                      \
-  void loopback_##server##_##op(benchmark::State& s) { loopback(s, &server##_target, #op); }    \
-  BENCHMARK(loopback_##server##_##op)->Name("loopback/" #server "/" #op)->Iterations(rounds)->UseRealTime()
+// Names read "loopback/<adapter>/<server>/<operation>".
+#define APIKEYS_BENCH_LOOPBACK(adapter, transport_type, server, op)                                        \
+  void loopback_##adapter##_##server##_##op(benchmark::State& s) {                                       \
+    loopback<transport_type>(s, &server##_target, #op);                                                 \
+  }                                                                                                       \
+  BENCHMARK(loopback_##adapter##_##server##_##op)                                                        \
+      ->Name("loopback/" #adapter "/" #server "/" #op)                                                   \
+      ->Iterations(rounds)                                                                                \
+      ->UseRealTime()
 
-APIKEYS_BENCH_LOOPBACK(fixed, fetch_all);
-APIKEYS_BENCH_LOOPBACK(fixed, fetch);
-APIKEYS_BENCH_LOOPBACK(fixed, create);
-APIKEYS_BENCH_LOOPBACK(fixed, enable);
-APIKEYS_BENCH_LOOPBACK(emulator, fetch_all);
-APIKEYS_BENCH_LOOPBACK(emulator, fetch);
-APIKEYS_BENCH_LOOPBACK(emulator, enable);
+#define APIKEYS_BENCH_LOOPBACK_ALL(adapter, transport_type)            \
+  APIKEYS_BENCH_LOOPBACK(adapter, transport_type, fixed, fetch_all);    \
+  APIKEYS_BENCH_LOOPBACK(adapter, transport_type, fixed, fetch);        \
+  APIKEYS_BENCH_LOOPBACK(adapter, transport_type, fixed, create);       \
+  APIKEYS_BENCH_LOOPBACK(adapter, transport_type, fixed, enable);       \
+  APIKEYS_BENCH_LOOPBACK(adapter, transport_type, emulator, fetch_all); \
+  APIKEYS_BENCH_LOOPBACK(adapter, transport_type, emulator, fetch);     \
+  APIKEYS_BENCH_LOOPBACK(adapter, transport_type, emulator, enable)
+
+APIKEYS_BENCH_LOOPBACK_ALL(httplib, apikeys::httplib_transport);
+#if APIKEYS_BENCH_HAVE_CURL
+APIKEYS_BENCH_LOOPBACK_ALL(curl, apikeys::curl_transport);
+#endif
 
 }  // namespace

@@ -104,7 +104,7 @@ def main():
     if res:
         rtt = {}
         for op in ["fetch_all", "fetch", "create", "enable"]:
-            b = loop.get(f"loopback/fixed/{op}")
+            b = loop.get(f"loopback/httplib/fixed/{op}")
             if b:
                 rtt[op] = b["raw_p50_us"] * 1000
         ref = rtt.get("fetch")
@@ -129,19 +129,19 @@ def main():
         out.append("")
 
     if loop:
-        out += ["#### 4. Over loopback HTTP (httplib adapter, one keep-alive connection, calls interleaved)", "",
+        out += ["#### 4. Over loopback HTTP (each adapter, one keep-alive connection, calls interleaved)", "",
                 "raw: the adapter alone sending the client's bytes; minimal: raw + a hand-written simdjson decode; "
                 "client: the apikeys call. Wall-clock medians (p50) and p99 over 1,000 calls each, per repetition.", "",
-                "| server / operation | raw p50 | minimal p50 | client p50 | client ÷ raw (≤ 1.02) | client ÷ minimal "
+                "| adapter / server / operation | raw p50 | minimal p50 | client p50 | client ÷ raw (≤ 1.02) | client ÷ minimal "
                 "| raw p99 | client p99 | allocs/op raw · client |",
                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-        for server in ["fixed", "emulator"]:
-            for op in ["fetch_all", "fetch", "create", "enable"]:
-                b = loop.get(f"loopback/{server}/{op}")
+        for adapter, server, op in [(a, s, o) for a in ["httplib", "curl"] for s in ["fixed", "emulator"]
+                                    for o in ["fetch_all", "fetch", "create", "enable"]]:
+                b = loop.get(f"loopback/{adapter}/{server}/{op}")
                 if not b:
                     continue
                 r = b["client/raw_p50"]
-                out.append(f"| {server} / {op} | {b['raw_p50_us']:.1f} µs | {b['minimal_p50_us']:.1f} µs "
+                out.append(f"| {adapter} / {server} / {op} | {b['raw_p50_us']:.1f} µs | {b['minimal_p50_us']:.1f} µs "
                            f"| {b['client_p50_us']:.1f} µs | {r:.3f} {mark(r <= 1.02)} | {b['client/minimal_p50']:.3f} "
                            f"| {b['raw_p99_us']:.1f} µs | {b['client_p99_us']:.1f} µs "
                            f"| {b['raw_allocs/op']:.0f} · {b['client_allocs/op']:.0f} |")
