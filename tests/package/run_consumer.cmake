@@ -169,7 +169,7 @@ function(check_library_only binary apikeys_binary)
   check("the target list has the consumer" "consumer" IN_LIST target_names)
   foreach(name IN LISTS target_names)
     check("${name} is the consumer or an apikeys library target"
-          name MATCHES "^(consumer|apikeys|apikeys_httplib|apikeys_warnings)$")
+          name MATCHES "^(consumer|apikeys|apikeys_httplib|apikeys_curl|apikeys_compiled|apikeys_warnings)$")
   endforeach()
   file(GLOB_RECURSE ctest_files "${binary}/CTestTestfile.cmake")
   check("no CTest files in the consumer's build (${ctest_files})" NOT ctest_files)
