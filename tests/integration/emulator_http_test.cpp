@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/adapter_test_support.hpp"
 #include "support/emulator_process.hpp"
 
 #ifndef APIKEYS_EMULATOR_PATH
@@ -49,7 +50,11 @@ using apikeys::credentials;
 using apikeys::errc;
 using apikeys::object_id;
 using apikeys::session;
+using apikeys_tests::config_for;
+using apikeys_tests::describe;
 using apikeys_tests::emulator_process;
+using apikeys_tests::error_of;
+using apikeys_tests::port_of;
 using clock_type = std::chrono::steady_clock;
 
 using app_client = apikeys::basic_app_client<apikeys::httplib_transport>;
@@ -61,23 +66,6 @@ using result_key_client =
 constexpr std::size_t key_limit = 20;
 const std::string keys_path = "/api/client/v2.0/auth/api_keys";
 
-apikeys::app_config config_for(const emulator_process& server, const std::string& app_id) {
-  apikeys::app_config config;
-  config.app_id = app_id;
-  config.base_url = server.base_url();
-  // Far above any loopback answer, but bounded: a hang fails the test instead of stalling it.
-  config.timeout = 10s;
-  return config;
-}
-
-int port_of(const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); }
-
-std::string describe(const api_error& e) { return fmt::format("{}", e); }
-// For assertion messages, which doctest also renders when the assertion passes (with -s).
-template <class Result>
-std::string error_of(const Result& r) {
-  return r.has_value() ? std::string{"no error"} : describe(r.error());
-}
 
 double to_ms(clock_type::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 

@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/adapter_test_support.hpp"
 #include "support/emulator_process.hpp"
 #include "support/tls_files.hpp"
 
@@ -40,12 +41,15 @@ TEST_CASE("HTTPS against apikeys-emulator" * doctest::skip()) {
 namespace {
 
 using namespace std::chrono_literals;
-using apikeys::api_error;
 using apikeys::api_key;
 using apikeys::credentials;
 using apikeys::errc;
 using apikeys::session;
+using apikeys_tests::config_for;
+using apikeys_tests::describe;
 using apikeys_tests::emulator_process;
+using apikeys_tests::error_of;
+using apikeys_tests::port_of;
 using apikeys_tests::tls_files;
 
 const std::string app_id = "https-test";
@@ -82,15 +86,6 @@ std::vector<std::string> server_args(const std::string& cert, const std::string&
   return {"--app-id", app_id, "--user", email + ":" + password, "--tls-cert", cert, "--tls-key", key};
 }
 
-apikeys::app_config config_for(const emulator_process& server) {
-  apikeys::app_config config;
-  config.app_id = app_id;
-  config.base_url = server.base_url();
-  // Far above any loopback answer, but bounded: a hang fails the test instead of stalling it.
-  config.timeout = 10s;
-  return config;
-}
-
 template <class Adapter>
 typename Adapter::options trusting(const std::string& ca_bundle) {
   typename Adapter::options options;
@@ -105,17 +100,10 @@ typename Adapter::options insecure_for(std::vector<std::string> hosts) {
   return options;
 }
 
-std::string describe(const api_error& e) { return fmt::format("{}", e); }
-// For assertion messages, which doctest also renders when the assertion passes (with -s).
-template <class Result>
-std::string error_of(const Result& r) {
-  return r.has_value() ? std::string{"no error"} : describe(r.error());
-}
-
 // A fresh client logs in with a password: location first, then the login itself.
 template <class Adapter>
 apikeys::result<std::shared_ptr<session>> try_log_in(const emulator_process& server, typename Adapter::options options) {
-  result_app_client<Adapter> app(typename Adapter::transport{std::move(options)}, config_for(server));
+  result_app_client<Adapter> app(typename Adapter::transport{std::move(options)}, config_for(server, app_id));
   return app.log_in(credentials::email_password(email, password));
 }
 
@@ -150,8 +138,6 @@ std::size_t answered_requests(emulator_process& server) {
   return n;
 }
 
-int port_of(const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); }
-
 }  // namespace
 
 TEST_CASE_TEMPLATE_DEFINE("https: the seed's whole story with a client that trusts the CA", Adapter, story) {
@@ -159,7 +145,7 @@ TEST_CASE_TEMPLATE_DEFINE("https: the seed's whole story with a client that trus
   emulator_process server(server_args(tls.server_cert, tls.server_key));
   REQUIRE(server.base_url().rfind("https://127.0.0.1:", 0) == 0);
 
-  app_client<Adapter> app(typename Adapter::transport{trusting<Adapter>(tls.ca_cert)}, config_for(server));
+  app_client<Adapter> app(typename Adapter::transport{trusting<Adapter>(tls.ca_cert)}, config_for(server, app_id));
   const std::shared_ptr<session> alice = app.log_in(credentials::email_password(email, password));
   REQUIRE(alice);
   CHECK(alice->logged_in());
@@ -190,7 +176,7 @@ TEST_CASE_TEMPLATE_DEFINE("https: the seed's whole story with a client that trus
   CHECK_FALSE(disabled->enabled);
 
   // The device: a second app client with a transport (and TLS connections) of its own.
-  result_app_client<Adapter> device(typename Adapter::transport{trusting<Adapter>(tls.ca_cert)}, config_for(server));
+  result_app_client<Adapter> device(typename Adapter::transport{trusting<Adapter>(tls.ca_cert)}, config_for(server, app_id));
   {
     const auto refused = device.log_in(credentials::api_key(*created.value));
     REQUIRE_FALSE(refused.has_value());
@@ -287,7 +273,7 @@ TEST_CASE("https: stopping the server does not wait for a client stuck in the ha
 
   // And one that logged in keeps its connection open, idle, in the transport's pool.
   apikeys::httplib_transport transport{trusting<httplib_adapter>(tls.ca_cert)};
-  result_app_client<httplib_adapter> app(transport, config_for(server));
+  result_app_client<httplib_adapter> app(transport, config_for(server, app_id));
   const auto r = app.log_in(credentials::email_password(email, password));
   REQUIRE_MESSAGE(r.has_value(), error_of(r));
   CHECK(transport.idle_connections() == 1);

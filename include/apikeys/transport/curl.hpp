@@ -3,15 +3,12 @@
 #define APIKEYS_TRANSPORT_CURL_HPP
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <mutex>
-#include <new>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -22,29 +19,22 @@
 #include "../result.hpp"
 #include "../transport.hpp"
 #include "../version.hpp"
+#include "detail/adapter_common.hpp"
 
 namespace apikeys {
 
+/// How a curl_transport connects; the class comment below says what each setting does to a send.
 struct curl_transport_options {
-  /// The budget of a request whose `timeout` is zero (or negative).
-  std::chrono::milliseconds default_timeout{60'000};
-  /// Connecting may take at most this long, and never longer than the request's own budget.
-  std::chrono::milliseconds connect_timeout{10'000};
-  /// A PEM file of trusted CAs for https; empty means libcurl's built-in default (the system store).
-  std::string ca_bundle_path;
-  /// Host names (exact, ASCII case-insensitive) whose certificate and name are NOT checked on https; every
-  /// other host is verified. Meant for a test server; an IPv6 literal is written without brackets.
+  std::chrono::milliseconds default_timeout{60'000};  ///< for a request whose `timeout` is zero or less
+  std::chrono::milliseconds connect_timeout{10'000};  ///< and never more than the request's own budget
+  std::string ca_bundle_path;                         ///< trusted CAs (PEM); empty: libcurl's default store
+  /// Hosts, exactly as in the URL but for ASCII case (an IPv6 literal with or without brackets), whose
+  /// certificate and name https does NOT check; never a global switch.
   std::vector<std::string> insecure_hosts;
-  /// Easy handles kept for reuse once their request ends; each keeps its own keep-alive connections.
-  std::size_t max_idle_handles = 8;
-  /// Off: every 3xx reaches the caller as a response. On: 301, 302, 303, 307 and 308 with a Location are
-  /// followed within the same timeout, dropping Authorization, Proxy-Authorization and Cookie once the
-  /// origin changes.
-  bool follow_redirects = false;
-  /// How many redirects one send may follow before it fails with errc::too_many_redirects.
-  std::size_t max_redirects = 10;
-  /// Off: the http_proxy, https_proxy and ALL_PROXY environment variables are ignored.
-  bool use_environment_proxy = false;
+  std::size_t max_idle_handles = 8;     ///< easy handles kept for reuse, each with its own connections
+  bool follow_redirects = false;        ///< off: every 3xx reaches the caller as a response
+  std::size_t max_redirects = 10;       ///< more in one send is errc::too_many_redirects
+  bool use_environment_proxy = false;   ///< off: http_proxy, https_proxy and ALL_PROXY are ignored
 };
 
 namespace detail {
@@ -56,23 +46,6 @@ namespace detail {
 inline CURLcode curl_global_state() noexcept {
   static const CURLcode code = curl_global_init(CURL_GLOBAL_DEFAULT);
   return code;
-}
-
-struct curl_url_parts {
-  bool https = false;
-  std::string host;  // lowercase; an IPv6 literal without its brackets
-  int port = 0;
-  bool ipv6 = false;
-
-  // What error messages name: never the path, query or user information.
-  std::string origin() const {
-    return std::string{https ? "https://" : "http://"} + (ipv6 ? "[" + host + "]" : host) + ":" +
-           std::to_string(port);
-  }
-};
-
-inline transport_error curl_url_error(std::string what) {
-  return transport_error{errc::transport_error, "unusable URL: " + std::move(what)};
 }
 
 struct curl_url_deleter {
@@ -91,69 +64,35 @@ inline curl_string curl_url_part(CURLU* url, CURLUPart part, unsigned flags = 0)
 
 /// Checks `http[s]://host[:port][/path][?query][#fragment]` with libcurl's own parser (so what is checked
 /// is what is sent) plus the rules httplib_transport applies. The URL never goes into the message.
-inline result<curl_url_parts, transport_error> parse_curl_url(std::string_view url) {
-  // The caller percent-encodes; a space or control byte would corrupt the request line, and raw
-  // non-ASCII would be sent as something other than what the caller meant.
-  for (char c : url) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f) return unexpected{curl_url_error("a space, control or non-ASCII byte")};
-  }
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return unexpected{curl_url_error("no scheme")};
-  curl_url_parts out;
-  const auto scheme = url.substr(0, scheme_end);
-  if (iequals(scheme, "https"))
-    out.https = true;
-  else if (!iequals(scheme, "http"))
-    return unexpected{curl_url_error("the scheme is neither http nor https")};
-  const auto authority = url.substr(scheme_end + 3, url.find_first_of("/?#", scheme_end + 3) - (scheme_end + 3));
-  if (authority.find('@') != std::string_view::npos)
-    return unexpected{curl_url_error("user information in URLs is not supported")};
+inline result<http_endpoint, transport_error> parse_curl_url(std::string_view url) {
+  if (!std::all_of(url.begin(), url.end(), url_byte_ok))
+    return unexpected{url_error("a space, control or non-ASCII byte")};
+  const auto head = split_url_head(url);
+  if (!head) return unexpected{head.error()};
+  http_endpoint out;
+  out.https = head->https;
 
   std::unique_ptr<CURLU, curl_url_deleter> handle{curl_url()};
-  if (!handle) return unexpected{transport_error{errc::transport_error, "out of memory in the HTTP transport"}};
+  if (!handle) return unexpected{out_of_memory_error()};
   const std::string text{url};
   if (curl_url_set(handle.get(), CURLUPART_URL, text.c_str(), 0) != CURLUE_OK)
-    return unexpected{curl_url_error("libcurl cannot parse it")};
+    return unexpected{url_error("libcurl cannot parse it")};
   const auto host = curl_url_part(handle.get(), CURLUPART_HOST);
   const auto port = curl_url_part(handle.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT);
-  if (!host || !port) return unexpected{curl_url_error("no host")};
+  if (!host || !port) return unexpected{url_error("no host")};
   std::string_view h{host.get()};
   if (!h.empty() && h.front() == '[') {
-    if (h.size() < 3 || h.back() != ']') return unexpected{curl_url_error("bad IPv6 literal")};
+    if (h.size() < 3 || h.back() != ']') return unexpected{url_error("bad IPv6 literal")};
     h = h.substr(1, h.size() - 2);
     out.ipv6 = true;
   }
-  if (h.empty()) return unexpected{curl_url_error("no host")};
-  out.host.reserve(h.size());
-  for (char c : h) out.host.push_back(ascii_lower(c));
-  const std::string_view p{port.get()};
-  int value = 0;
-  const auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
-  if (ec != std::errc{} || end != p.data() + p.size() || value < 1 || value > 65535)
-    return unexpected{curl_url_error("bad port")};
-  out.port = value;
+  if (h.empty()) return unexpected{url_error("no host")};
+  out.host = ascii_lowercase(h);
+  out.port = parse_port(port.get());
+  if (out.port == 0) return unexpected{url_error("bad port")};
   return out;
 }
 
-// A CR or LF would split the request, a NUL would cut libcurl's C string short, and a name libcurl
-// cannot send as given (a space, a colon, a ';') would come out as some other header.
-inline bool curl_header_name_ok(std::string_view name) noexcept {
-  if (name.empty()) return false;
-  for (char c : name) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f || c == ':' || c == ';') return false;
-  }
-  return true;
-}
-inline bool curl_header_value_ok(std::string_view value) noexcept {
-  return value.find_first_of(std::string_view{"\r\n\0", 3}) == std::string_view::npos;
-}
-
-// A hostile Content-Length must not make us allocate gigabytes before a byte of body arrives.
-inline constexpr std::size_t curl_max_reserve = std::size_t{64} << 20;
-// simdjson reads up to 64 bytes past the end of a document; spare capacity lets it skip a copy.
-inline constexpr std::size_t curl_body_padding = 64;
 
 struct curl_easy_deleter {
   void operator()(CURL* h) const noexcept { curl_easy_cleanup(h); }
@@ -259,12 +198,7 @@ struct curl_exchange_state {
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
     const std::string_view name = line.substr(0, colon);
-    if (iequals(name, "Content-Length")) {
-      std::size_t n = 0;
-      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec == std::errc{} && end == value.data() + value.size())
-        body.reserve(std::min(n, curl_max_reserve) + curl_body_padding);
-    }
+    if (iequals(name, "Content-Length")) reserve_for_content_length(body, value);
     headers.push_back(http_header{std::string{name}, std::string{value}});
   }
 
@@ -309,10 +243,6 @@ struct curl_exchange_state {
 #endif
 };
 
-inline std::string curl_ms_text(std::chrono::steady_clock::duration d) {
-  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
-}
-
 /// What one failed transfer means. libcurl's error buffer is quoted only where it speaks of the host, the
 /// connection or the certificate; elsewhere its generic text is enough and cannot echo anything private.
 inline transport_error map_curl_error(CURLcode code, const char* error_buffer, const std::string& origin,
@@ -325,27 +255,24 @@ inline transport_error map_curl_error(CURLcode code, const char* error_buffer, c
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_CONNECT:
-      return {errc::connection_failed, "could not connect to " + origin + detailed};
+      return connect_failed_error(origin, detailed);
     case CURLE_OPERATION_TIMEDOUT:
-      if (!connected)
-        return {errc::timeout,
-                "connecting to " + origin + " took longer than " + curl_ms_text(connect_limit) + detailed};
-      return {errc::timeout, "no complete response from " + origin + " within " + curl_ms_text(budget) + generic};
+      if (!connected) return connect_timeout_error(origin, connect_limit, detailed);
+      return response_timeout_error(origin, budget, generic);
     case CURLE_SEND_ERROR:
-      return {errc::connection_reset, "the connection to " + origin + " closed while sending the request" + generic};
+      return closed_while_sending_error(origin, generic);
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
-      return {errc::connection_reset,
-              "the connection to " + origin + " closed before a whole response arrived" + generic};
+      return closed_before_response_error(origin, generic);
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_CRL_BADFILE:
-      return {errc::tls_error, "could not load the CA certificates for " + origin + detailed};
+      return ca_load_error(origin, detailed);
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_INVALIDCERTSTATUS:
     case CURLE_SSL_ISSUER_ERROR:
-      return {errc::tls_error, "the certificate of " + origin + " was not accepted" + detailed};
+      return certificate_refused_error(origin, detailed);
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_ENGINE_NOTFOUND:
     case CURLE_SSL_ENGINE_SETFAILED:
@@ -357,16 +284,16 @@ inline transport_error map_curl_error(CURLcode code, const char* error_buffer, c
 #if LIBCURL_VERSION_NUM >= 0x074700
     case CURLE_SSL_CLIENTCERT:
 #endif
-      return {errc::tls_error, "the TLS handshake with " + origin + " failed" + detailed};
+      return tls_handshake_error(origin, detailed);
     case CURLE_TOO_MANY_REDIRECTS:
-      return {errc::too_many_redirects, "too many redirects from " + origin + generic};
+      return too_many_redirects_error(origin, generic);
     case CURLE_OUT_OF_MEMORY:
-      return {errc::transport_error, "out of memory in the HTTP transport" + generic};
+      return out_of_memory_error(generic);
     case CURLE_WRITE_ERROR:
-      if (out_of_memory) return {errc::transport_error, "out of memory in the HTTP transport"};
+      if (out_of_memory) return out_of_memory_error();
       [[fallthrough]];
     default:
-      return {errc::transport_error, "request to " + origin + " failed" + generic};
+      return request_failed_error(origin, generic);
   }
 }
 
@@ -388,6 +315,9 @@ inline transport_error map_curl_error(CURLcode code, const char* error_buffer, c
 /// - Response headers keep the names, values (without surrounding blanks) and order as received, an empty
 ///   value included; with redirects followed, only the final response's. The body has at least 64 bytes
 ///   of spare capacity, for simdjson.
+/// - Redirects, with options.follow_redirects: a 301, 302, 303, 307 or 308 with a Location is followed, up
+///   to options.max_redirects times; Authorization, Proxy-Authorization and Cookie stay behind once the
+///   origin changes, and 303 (or 301 and 302 after a POST) becomes a GET without a body.
 /// - https: the peer's chain and host name are verified (against options.ca_bundle_path when set), except
 ///   for hosts listed in options.insecure_hosts. Redirects are followed by the transport itself, hop by
 ///   hop, so that each hop gets the verification its own host calls for.
@@ -404,18 +334,8 @@ class curl_transport {
       : pool_(std::make_shared<detail::curl_pool>(std::move(options))) {}
 
   result<http_response, transport_error> send(const http_request& request) {
-#if APIKEYS_HAS_EXCEPTIONS
-    try {
-      return send_checked(request);
-    } catch (const std::bad_alloc&) {
-      return unexpected{transport_error{errc::transport_error, "out of memory in the HTTP transport"}};
-    } catch (...) {
-      // Whatever it says might quote the request, so only the fact travels.
-      return unexpected{transport_error{errc::transport_error, "the libcurl transport threw an exception"}};
-    }
-#else
-    return send_checked(request);
-#endif
+    return detail::send_without_throwing("the libcurl transport threw an exception",
+                                         [&] { return send_checked(request); });
   }
 
   const curl_transport_options& options() const noexcept { return pool_->options(); }
@@ -426,77 +346,49 @@ class curl_transport {
  private:
   using clock = std::chrono::steady_clock;
 
-  struct hop {
-    http_method method;
-    std::string_view body;
-    bool strip_credentials;
-  };
-
   result<http_response, transport_error> send_checked(const http_request& request) {
-    const auto start = clock::now();
-    const auto budget = std::chrono::duration_cast<clock::duration>(
-        request.timeout > std::chrono::milliseconds::zero() ? request.timeout : options().default_timeout);
-    const auto deadline = start + budget;
+    const auto budget = detail::request_budget(request, options().default_timeout);
+    const auto deadline = clock::now() + budget;
 
     if (detail::curl_global_state() != CURLE_OK)
       return unexpected{transport_error{errc::transport_error, "libcurl could not be initialised"}};
     auto url = detail::parse_curl_url(request.url);
     if (!url) return unexpected{std::move(url).error()};
-    for (const auto& h : request.headers) {
-      // The value may be a credential, so it is never quoted; a name is, once it is known to be sane.
-      if (!detail::curl_header_name_ok(h.name))
-        return unexpected{transport_error{errc::transport_error, "a header name is not an HTTP token"}};
-      if (!detail::curl_header_value_ok(h.value))
-        return unexpected{transport_error{errc::transport_error,
-                                          "the value of header '" + h.name + "' holds a CR, LF or NUL"}};
-    }
+    if (auto refused = detail::check_headers(request.headers))
+      return unexpected{std::move(*refused)};
 
     detail::curl_lease lease(*pool_);
     if (lease.get() == nullptr)
       return unexpected{transport_error{errc::transport_error, "libcurl could not create an easy handle"}};
 
     std::string target = request.url;
-    hop current{request.method, request.body, false};
+    detail::redirect_hop current{request.method, request.body};
     for (std::size_t redirects = 0;; ++redirects) {
       std::string next_url;
       auto response = exchange(lease.get(), target, *url, current, request.headers, budget, deadline, next_url);
       if (!response || !options().follow_redirects) return response;
       const int status = response->status;
-      if (status != 301 && status != 302 && status != 303 && status != 307 && status != 308) return response;
+      if (!detail::followed_redirect_status(status)) return response;
       if (next_url.empty()) return response;  // no Location
       if (redirects == options().max_redirects)
-        return unexpected{transport_error{errc::too_many_redirects, "gave up after " + std::to_string(redirects) +
-                                                                        " redirects, the last from " + url->origin()}};
+        return unexpected{detail::redirects_exhausted_error(redirects, url->origin())};
       auto next = detail::parse_curl_url(next_url);
-      if (!next) return unexpected{transport_error{errc::transport_error, "redirect to an " + next.error().message}};
-      if (next->origin() != url->origin()) current.strip_credentials = true;
-      // As browsers do: 303 turns anything but GET into a bodiless GET, 301 and 302 do so for POST.
-      if ((status == 303 && current.method != http_method::get) ||
-          ((status == 301 || status == 302) && current.method == http_method::post)) {
-        current.method = http_method::get;
-        current.body = {};
-      }
+      if (!next) return unexpected{detail::bad_redirect_error(next.error())};
+      if (next->origin() != url->origin()) current.cross_origin = true;
+      current.redirected(status);
       url = std::move(next);
       target = std::move(next_url);
     }
   }
 
-  bool insecure(const detail::curl_url_parts& url) const {
-    for (std::string_view host : options().insecure_hosts) {
-      if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-      if (detail::iequals(host, url.host)) return true;
-    }
-    return false;
-  }
-
   // One request and its response on `handle`; `next_url` gets where a 3xx with a Location points.
   result<http_response, transport_error> exchange(CURL* handle, const std::string& target,
-                                                  const detail::curl_url_parts& url, const hop& current,
+                                                  const detail::http_endpoint& url, const detail::redirect_hop& current,
                                                   const std::vector<http_header>& headers, clock::duration budget,
                                                   clock::time_point deadline, std::string& next_url) {
     const auto hop_start = clock::now();
     if (hop_start >= deadline)
-      return unexpected{transport_error{errc::timeout, "no complete response within " + detail::curl_ms_text(budget)}};
+      return unexpected{detail::budget_spent_error(budget)};
     // Rounded up: libcurl reads 0 as "no limit".
     const auto remaining = std::chrono::ceil<std::chrono::milliseconds>(deadline - hop_start);
     const auto connect_limit = options().connect_timeout > std::chrono::milliseconds::zero()
@@ -520,7 +412,7 @@ class curl_transport {
     bool has_expect = false;
     bool has_content_type = false;
     for (const auto& h : headers) {
-      if (current.strip_credentials &&
+      if (current.cross_origin &&
           (detail::iequals(h.name, "Authorization") || detail::iequals(h.name, "Proxy-Authorization") ||
            detail::iequals(h.name, "Cookie")))
         continue;
@@ -563,7 +455,7 @@ class curl_transport {
     set(curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_limit.count())));
     set(curl_easy_setopt(handle, CURLOPT_TCP_NODELAY, 1L));
 
-    const bool verify = !insecure(url);
+    const bool verify = !detail::host_listed(options().insecure_hosts, url.host);
     set(curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L));
     set(curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L));
     if (!options().ca_bundle_path.empty()) {
@@ -622,14 +514,11 @@ class curl_transport {
     out.status = static_cast<int>(status);
     out.headers = std::move(state.headers);
     out.body = std::move(state.body);
-    if (out.body.capacity() < out.body.size() + detail::curl_body_padding)
-      out.body.reserve(out.body.size() + detail::curl_body_padding);
+    detail::ensure_body_padding(out.body);
     return out;
   }
 
-  static result<http_response, transport_error> out_of_memory() {
-    return unexpected{transport_error{errc::transport_error, "out of memory in the HTTP transport"}};
-  }
+  static result<http_response, transport_error> out_of_memory() { return unexpected{detail::out_of_memory_error()}; }
 
   std::shared_ptr<detail::curl_pool> pool_;
 };

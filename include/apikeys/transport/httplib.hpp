@@ -3,16 +3,13 @@
 #define APIKEYS_TRANSPORT_HTTPLIB_HPP
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <new>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -23,127 +20,77 @@
 #include "../http.hpp"
 #include "../result.hpp"
 #include "../transport.hpp"
-#include "../version.hpp"
+#include "detail/adapter_common.hpp"
 
 namespace apikeys {
 
+/// How an httplib_transport connects; the class comment below says what each setting does to a send.
 struct httplib_transport_options {
-  /// The budget of a request whose `timeout` is zero (or negative).
-  std::chrono::milliseconds default_timeout{60'000};
-  /// Connecting may take at most this long, and never longer than the request's own budget.
-  std::chrono::milliseconds connect_timeout{10'000};
-  /// A PEM file of trusted CAs for https; empty means OpenSSL's default locations.
-  std::string ca_bundle_path;
-  /// Host names for which https checks neither the certificate chain nor the host name, as written in
-  /// the URL (an IPv6 literal without brackets), matched exactly but for ASCII case. Every other host is
-  /// verified: turning verification off is always a decision about one named server, never global.
+  std::chrono::milliseconds default_timeout{60'000};  ///< for a request whose `timeout` is zero or less
+  std::chrono::milliseconds connect_timeout{10'000};  ///< and never more than the request's own budget
+  std::string ca_bundle_path;                         ///< trusted CAs (PEM); empty: OpenSSL's default store
+  /// Hosts, exactly as in the URL but for ASCII case (an IPv6 literal without brackets), whose
+  /// certificate and name https does NOT check; never a global switch.
   std::vector<std::string> insecure_hosts;
-  /// Idle keep-alive connections kept per scheme+host+port; more are closed once their request ends.
-  std::size_t max_idle_per_origin = 8;
-  /// Off: every 3xx reaches the caller as a response. On: 301, 302, 303, 307 and 308 with a Location are
-  /// followed within the same timeout, dropping Authorization once the origin changes.
-  bool follow_redirects = false;
-  /// How many redirects one send may follow before it fails with errc::too_many_redirects.
-  std::size_t max_redirects = 10;
+  std::size_t max_idle_per_origin = 8;  ///< idle keep-alive connections kept per scheme+host+port
+  bool follow_redirects = false;        ///< off: every 3xx reaches the caller as a response
+  std::size_t max_redirects = 10;       ///< more in one send is errc::too_many_redirects
 };
 
 namespace detail {
 
-struct httplib_url {
-  bool https = false;
-  std::string host;  // lowercase; an IPv6 literal without its brackets
-  int port = 0;
+struct httplib_url : http_endpoint {
   std::string target;  // path and query, never empty, no fragment
-  bool ipv6 = false;
 
-  bool default_port() const noexcept { return port == (https ? 443 : 80); }
   std::string authority() const {
-    std::string out = ipv6 ? "[" + host + "]" : host;
-    if (!default_port()) out.append(":").append(std::to_string(port));
-    return out;
-  }
-  // The pool key, and what error messages name: never the path, which is the caller's business.
-  std::string origin() const {
-    return std::string{https ? "https://" : "http://"} + (ipv6 ? "[" + host + "]" : host) + ":" +
-           std::to_string(port);
+    return default_port() ? bracketed_host() : bracketed_host() + ":" + std::to_string(port);
   }
 };
-
-inline transport_error httplib_url_error(std::string what) {
-  return transport_error{errc::transport_error, "unusable URL: " + std::move(what)};
-}
-
-constexpr bool url_target_char(char c) noexcept {
-  // The caller percent-encodes; a space or control byte would corrupt the request line, and raw
-  // non-ASCII would be sent as something other than what the caller meant.
-  const auto u = static_cast<unsigned char>(c);
-  return u > 0x20 && u < 0x7f;
-}
 
 constexpr bool url_host_char(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
 }
 
-/// Splits `http[s]://host[:port][/path][?query][#fragment]`. The URL itself never goes into an error
-/// message: a caller may have put something private in it.
+/// Splits `http[s]://host[:port][/path][?query][#fragment]`; the URL is never quoted in an error.
 inline result<httplib_url, transport_error> parse_httplib_url(std::string_view url) {
+  auto head = split_url_head(url);
+  if (!head) return unexpected{std::move(head).error()};
   httplib_url out;
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return unexpected{httplib_url_error("no scheme")};
-  const auto scheme = url.substr(0, scheme_end);
-  if (iequals(scheme, "https"))
-    out.https = true;
-  else if (!iequals(scheme, "http"))
-    return unexpected{httplib_url_error("the scheme is neither http nor https")};
-  url.remove_prefix(scheme_end + 3);
-
-  const auto authority_end = std::min(url.find_first_of("/?#"), url.size());
-  std::string_view authority = url.substr(0, authority_end);
-  url.remove_prefix(authority_end);
-  if (authority.find('@') != std::string_view::npos)
-    return unexpected{httplib_url_error("user information in URLs is not supported")};
+  out.https = head->https;
+  const std::string_view authority = head->authority;
 
   std::string_view host;
   std::string_view port;
   if (!authority.empty() && authority.front() == '[') {
     const auto close = authority.find(']');
-    if (close == std::string_view::npos) return unexpected{httplib_url_error("unterminated IPv6 literal")};
+    if (close == std::string_view::npos) return unexpected{url_error("unterminated IPv6 literal")};
     host = authority.substr(1, close - 1);
     const auto rest = authority.substr(close + 1);
-    if (!rest.empty() && rest.front() != ':') return unexpected{httplib_url_error("junk after IPv6 literal")};
+    if (!rest.empty() && rest.front() != ':') return unexpected{url_error("junk after IPv6 literal")};
     if (!rest.empty()) port = rest.substr(1);
     out.ipv6 = true;
-    if (host.empty()) return unexpected{httplib_url_error("empty IPv6 literal")};
+    if (host.empty()) return unexpected{url_error("empty IPv6 literal")};
     for (char c : host) {
       const bool hex = (c >= '0' && c <= '9') || (ascii_lower(c) >= 'a' && ascii_lower(c) <= 'f');
-      if (!hex && c != ':' && c != '.') return unexpected{httplib_url_error("bad character in IPv6 literal")};
+      if (!hex && c != ':' && c != '.') return unexpected{url_error("bad character in IPv6 literal")};
     }
   } else {
     const auto colon = authority.find(':');
     host = authority.substr(0, colon);
     if (colon != std::string_view::npos) port = authority.substr(colon + 1);
-    if (host.empty()) return unexpected{httplib_url_error("no host")};
+    if (host.empty()) return unexpected{url_error("no host")};
     for (char c : host)
-      if (!url_host_char(ascii_lower(c))) return unexpected{httplib_url_error("bad character in host")};
+      if (!url_host_char(ascii_lower(c))) return unexpected{url_error("bad character in host")};
   }
-  out.host.reserve(host.size());
-  for (char c : host) out.host.push_back(ascii_lower(c));
+  out.host = ascii_lowercase(host);
+  out.port = port.empty() ? (out.https ? 443 : 80) : parse_port(port);
+  if (out.port == 0) return unexpected{url_error("bad port")};
 
-  if (port.empty()) {
-    out.port = out.https ? 443 : 80;
-  } else {
-    int value = 0;
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (ec != std::errc{} || end != port.data() + port.size() || value < 1 || value > 65535 || port.front() == '+')
-      return unexpected{httplib_url_error("bad port")};
-    out.port = value;
-  }
-
-  url = url.substr(0, url.find('#'));
-  for (char c : url)
-    if (!url_target_char(c)) return unexpected{httplib_url_error("a space, control or non-ASCII byte in the path")};
-  if (url.empty() || url.front() == '?') out.target = "/";
-  out.target.append(url);
+  const std::string_view path = head->rest.substr(0, head->rest.find('#'));
+  if (!std::all_of(path.begin(), path.end(), url_byte_ok))
+    return unexpected{url_error("a space, control or non-ASCII byte in the path")};
+  if (path.empty() || path.front() == '?') out.target = "/";
+  out.target.append(path);
   return out;
 }
 
@@ -169,28 +116,9 @@ inline result<httplib_url, transport_error> resolve_httplib_location(const httpl
   return parse_httplib_url(absolute);
 }
 
-// httplib inserts headers without checking them, so a CR or LF would split the request.
-inline bool httplib_header_name_ok(std::string_view name) noexcept {
-  if (name.empty()) return false;
-  for (char c : name) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f || c == ':') return false;
-  }
-  return true;
-}
-inline bool httplib_header_value_ok(std::string_view value) noexcept {
-  return value.find_first_of(std::string_view{"\r\n\0", 3}) == std::string_view::npos;
-}
-
 inline bool httplib_insecure_host(const httplib_transport_options& options, std::string_view host) noexcept {
-  return std::any_of(options.insecure_hosts.begin(), options.insecure_hosts.end(),
-                     [host](const std::string& name) { return iequals(name, host); });
+  return host_listed(options.insecure_hosts, host);
 }
-
-// A hostile Content-Length must not make us allocate gigabytes before a byte of body arrives.
-inline constexpr std::size_t httplib_max_reserve = std::size_t{64} << 20;
-// simdjson reads up to 64 bytes past the end of a document; spare capacity lets it skip a copy.
-inline constexpr std::size_t httplib_body_padding = 64;
 
 /// Idle clients per origin. The lock guards only the idle lists, never a request in flight.
 class httplib_pool {
@@ -267,10 +195,6 @@ class httplib_pool {
   std::unordered_map<std::string, std::vector<std::unique_ptr<httplib::ClientImpl>>> idle_;
 };
 
-inline std::string ms_text(std::chrono::steady_clock::duration d) {
-  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
-}
-
 /// What one failed exchange means. Timeouts show up in httplib 0.11 as Connection or Read errors too,
 /// so a spent time limit is what tells a timeout from a refusal or a reset.
 inline transport_error map_httplib_error(httplib::Error e, const std::string& origin,
@@ -286,25 +210,22 @@ inline transport_error map_httplib_error(httplib::Error e, const std::string& or
     case Error::Connection:
     case Error::ConnectionTimeout:
       if (e == Error::ConnectionTimeout || elapsed + slack >= connect_limit)
-        return {errc::timeout, "connecting to " + origin + " took longer than " + ms_text(connect_limit) + cause};
-      return {errc::connection_failed, "could not connect to " + origin + cause};
+        return connect_timeout_error(origin, connect_limit, cause);
+      return connect_failed_error(origin, cause);
     case Error::Read:
     case Error::Write:
     case Error::Canceled:
-      if (budget_spent)
-        return {errc::timeout, "no complete response from " + origin + " within " + ms_text(budget) + cause};
+      if (budget_spent) return response_timeout_error(origin, budget, cause);
       if (e == Error::Canceled) return {errc::transport_error, "the request to " + origin + " was canceled" + cause};
-      if (e == Error::Write)
-        return {errc::connection_reset, "the connection to " + origin + " closed while sending the request" + cause};
-      return {errc::connection_reset,
-              "the connection to " + origin + " closed before a whole response arrived" + cause};
+      if (e == Error::Write) return closed_while_sending_error(origin, cause);
+      return closed_before_response_error(origin, cause);
     case Error::SSLConnection:
       if (budget_spent)
         return {errc::timeout,
                 "the TLS handshake with " + origin + " did not finish within " + ms_text(budget) + cause};
-      return {errc::tls_error, "the TLS handshake with " + origin + " failed" + cause};
+      return tls_handshake_error(origin, cause);
     case Error::SSLLoadingCerts:
-      return {errc::tls_error, "could not load the CA certificates for " + origin + cause};
+      return ca_load_error(origin, cause);
     case Error::SSLServerVerification: {
       std::string detail;
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
@@ -314,12 +235,12 @@ inline transport_error map_httplib_error(httplib::Error e, const std::string& or
         if (verify != X509_V_OK) detail = " (OpenSSL verify result " + std::to_string(verify) + ")";
       }
 #endif
-      return {errc::tls_error, "the certificate of " + origin + " was not accepted" + detail + cause};
+      return certificate_refused_error(origin, detail + cause);
     }
     case Error::ExceedRedirectCount:
-      return {errc::too_many_redirects, "too many redirects from " + origin + cause};
+      return too_many_redirects_error(origin, cause);
     default:
-      return {errc::transport_error, "request to " + origin + " failed" + cause};
+      return request_failed_error(origin, cause);
   }
 }
 
@@ -346,6 +267,9 @@ inline transport_error map_httplib_error(httplib::Error e, const std::string& or
 /// - Response headers keep the names and values as received, sorted by name (httplib keeps no other
 ///   order); httplib 0.11 drops a header whose value is empty. The body has at least 64 bytes of spare
 ///   capacity, for simdjson.
+/// - Redirects, with options.follow_redirects: a 301, 302, 303, 307 or 308 with a Location is followed, up
+///   to options.max_redirects times; Authorization, Proxy-Authorization and Cookie stay behind once the origin
+///   changes, and 303 (or 301 and 302 after a POST) becomes a GET without a body.
 /// - A pooled connection is checked by httplib before reuse and replaced if the server closed it; a
 ///   request that fails on a connection anyway is not retried, as it may have been applied.
 ///
@@ -360,18 +284,7 @@ class httplib_transport {
       : pool_(std::make_shared<detail::httplib_pool>(std::move(options))) {}
 
   result<http_response, transport_error> send(const http_request& request) {
-#if APIKEYS_HAS_EXCEPTIONS
-    try {
-      return send_checked(request);
-    } catch (const std::bad_alloc&) {
-      return unexpected{transport_error{errc::transport_error, "out of memory in the HTTP transport"}};
-    } catch (...) {
-      // Whatever it says might quote the request, so only the fact travels.
-      return unexpected{transport_error{errc::transport_error, "httplib threw an exception"}};
-    }
-#else
-    return send_checked(request);
-#endif
+    return detail::send_without_throwing("httplib threw an exception", [&] { return send_checked(request); });
   }
 
   const httplib_transport_options& options() const noexcept { return pool_->options(); }
@@ -382,59 +295,38 @@ class httplib_transport {
  private:
   using clock = std::chrono::steady_clock;
 
-  struct hop {
-    http_method method;
-    std::string_view body;
-    bool strip_authorization;
-  };
-
   result<http_response, transport_error> send_checked(const http_request& request) {
-    const auto start = clock::now();
-    const auto budget = std::chrono::duration_cast<clock::duration>(
-        request.timeout > std::chrono::milliseconds::zero() ? request.timeout : options().default_timeout);
-    const auto deadline = start + budget;
+    const auto budget = detail::request_budget(request, options().default_timeout);
+    const auto deadline = clock::now() + budget;
 
     auto url = detail::parse_httplib_url(request.url);
     if (!url) return unexpected{std::move(url).error()};
-    for (const auto& h : request.headers) {
-      // The value may be a credential, so it is never quoted; a name is, once it is known to be sane.
-      if (!detail::httplib_header_name_ok(h.name))
-        return unexpected{transport_error{errc::transport_error, "a header name is not an HTTP token"}};
-      if (!detail::httplib_header_value_ok(h.value))
-        return unexpected{transport_error{errc::transport_error,
-                                          "the value of header '" + h.name + "' holds a CR, LF or NUL"}};
-    }
+    // httplib inserts headers without checking them, so a CR or LF would split the request.
+    if (auto refused = detail::check_headers(request.headers)) return unexpected{std::move(*refused)};
 
-    hop current{request.method, request.body, false};
+    detail::redirect_hop current{request.method, request.body};
     for (std::size_t redirects = 0;; ++redirects) {
       auto response = exchange(*url, current, request.headers, budget, deadline);
       if (!response || !options().follow_redirects) return response;
       const int status = response->status;
-      if (status != 301 && status != 302 && status != 303 && status != 307 && status != 308) return response;
+      if (!detail::followed_redirect_status(status)) return response;
       const std::string* location = find_header(response->headers, "Location");
       if (location == nullptr) return response;
       if (redirects == options().max_redirects)
-        return unexpected{transport_error{errc::too_many_redirects, "gave up after " + std::to_string(redirects) +
-                                                                        " redirects, the last from " + url->origin()}};
+        return unexpected{detail::redirects_exhausted_error(redirects, url->origin())};
       auto next = detail::resolve_httplib_location(*url, *location);
-      if (!next) return unexpected{transport_error{errc::transport_error, "redirect to an " + next.error().message}};
-      if (next->origin() != url->origin()) current.strip_authorization = true;
-      // As browsers do: 303 turns anything but GET into a bodiless GET, 301 and 302 do so for POST.
-      if ((status == 303 && current.method != http_method::get) ||
-          ((status == 301 || status == 302) && current.method == http_method::post)) {
-        current.method = http_method::get;
-        current.body = {};
-      }
+      if (!next) return unexpected{detail::bad_redirect_error(next.error())};
+      if (next->origin() != url->origin()) current.cross_origin = true;
+      current.redirected(status);
       url = std::move(next);
     }
   }
 
-  result<http_response, transport_error> exchange(const detail::httplib_url& url, const hop& current,
+  result<http_response, transport_error> exchange(const detail::httplib_url& url, const detail::redirect_hop& current,
                                                   const std::vector<http_header>& headers,
                                                   clock::duration budget, clock::time_point deadline) {
     const auto hop_start = clock::now();
-    if (hop_start >= deadline)
-      return unexpected{transport_error{errc::timeout, "no complete response within " + detail::ms_text(budget)}};
+    if (hop_start >= deadline) return unexpected{detail::budget_spent_error(budget)};
     const auto remaining = std::chrono::duration_cast<std::chrono::microseconds>(deadline - hop_start);
     const auto connect_limit =
         std::min(remaining, std::chrono::duration_cast<std::chrono::microseconds>(options().connect_timeout));
@@ -452,8 +344,9 @@ class httplib_transport {
     req.method = std::string{to_string(current.method)};
     req.path = url.target;
     for (const auto& h : headers) {
-      if (current.strip_authorization &&
-          (detail::iequals(h.name, "Authorization") || detail::iequals(h.name, "Proxy-Authorization")))
+      if (current.cross_origin &&
+          (detail::iequals(h.name, "Authorization") || detail::iequals(h.name, "Proxy-Authorization") ||
+           detail::iequals(h.name, "Cookie")))
         continue;
       req.headers.emplace(h.name, h.value);
     }
@@ -463,11 +356,7 @@ class httplib_transport {
 
     httplib::Response res;
     req.response_handler = [&res](const httplib::Response& head) {
-      const std::string length = head.get_header_value("Content-Length");
-      std::size_t n = 0;
-      const auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), n);
-      if (ec == std::errc{} && end == length.data() + length.size())
-        res.body.reserve(std::min(n, detail::httplib_max_reserve) + detail::httplib_body_padding);
+      detail::reserve_for_content_length(res.body, head.get_header_value("Content-Length"));
       return true;
     };
     req.progress = [deadline](std::uint64_t done, std::uint64_t total) {
@@ -491,8 +380,7 @@ class httplib_transport {
       out.headers.push_back(http_header{std::move(node.key()), std::move(node.mapped())});
     }
     out.body = std::move(res.body);
-    if (out.body.capacity() < out.body.size() + detail::httplib_body_padding)
-      out.body.reserve(out.body.size() + detail::httplib_body_padding);
+    detail::ensure_body_padding(out.body);
     return out;
   }
 
