@@ -5,7 +5,7 @@
 #   gcc            g++, Debug
 #   clang-asan     clang++-14, Debug, AddressSanitizer + UndefinedBehaviorSanitizer
 #   single-header  g++ against single_include/apikeys/apikeys.hpp (only when that file exists)
-#   tsan           clang++-14, ThreadSanitizer (compile-fail and amalgamation checks are left to the others)
+#   tsan           clang++-14, ThreadSanitizer, on the tests that start threads (label "concurrency")
 #   fuzz           clang++-14 with libFuzzer: builds only the fuzz targets, replays their corpus and fuzzes each
 #                  for FUZZ_SECONDS (default 20) seconds (tools/fuzz.sh fuzzes for longer)
 # Each leg builds in build/<leg>. Exits non-zero when any leg fails.
@@ -51,7 +51,9 @@ run_leg() {
   # The sanitizer legs leave the compiler-only checks (compile-fail, amalgamation, package consumers) to
   # the g++ legs: they test the build, not the code the sanitizers watch.
   if [ "$leg" = tsan ]; then
-    ctest_args=(-LE "compile_fail|amalgamation|package")
+    # ThreadSanitizer watches threads: only the tests that start them (the "concurrency" label).
+    ctest_args=(-L concurrency)
+    build_args=(--target apikeys_concurrency_tests)
   elif [ "$leg" = clang-asan ]; then
     ctest_args=(-LE "package")
   elif [ "$leg" = fuzz ]; then
