@@ -4,6 +4,7 @@
 
 #include <apikeys/apikeys.hpp>
 #include <cstddef>
+#include <cstdio>
 #include <functional>
 #include <optional>
 #include <string>
@@ -143,6 +144,32 @@ TEST_CASE("decode_login reads the four strings; the tokens are secrets") {
   CHECK(login->refresh_token.reveal() == "r.r.r");
   CHECK(login->user_id == "owner-1");
   CHECK(login->device_id == "dev-1");
+}
+
+TEST_CASE("a token is accepted exactly when every byte is visible ASCII, wherever the odd byte stands") {
+  // Every code point 0..255, escaped so the JSON stays valid, at every place of a 17-character token: in
+  // the first and second eight-byte word the check reads at once, and in the byte-by-byte tail.
+  int accepted = 0;
+  for (int code = 0; code < 256; ++code) {
+    for (std::size_t at = 0; at <= 16; ++at) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(code));
+      const std::string token = std::string(at, 'a') + escaped + std::string(16 - at, 'b');
+      const auto login = apikeys::decode_login(answer(
+          200, R"({"device_id":"d","user_id":"u","refresh_token":"r","access_token":")" + token + "\"}"));
+      const bool visible = code >= 0x21 && code <= 0x7e;
+      CAPTURE(code);
+      CAPTURE(at);
+      REQUIRE(login.has_value() == visible);
+      if (visible) {
+        ++accepted;
+        CHECK(login->access_token.reveal()[at] == static_cast<char>(code));
+      } else {
+        CHECK(login.error().message == "malformed response: field 'access_token' must be a non-empty token of visible ASCII");
+      }
+    }
+  }
+  CHECK(accepted == 94 * 17);
 }
 
 TEST_CASE("decode_access_token reads a refresh answer") {
