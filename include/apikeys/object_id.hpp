@@ -24,6 +24,16 @@ constexpr int hex_value(char c) noexcept {
   return -1;
 }
 inline constexpr char lower_hex_digits[] = "0123456789abcdef";
+
+// hex_value of every byte, 0xff where it is not a hex digit.
+inline constexpr std::array<std::uint8_t, 256> hex_table = [] {
+  std::array<std::uint8_t, 256> table{};
+  for (std::size_t c = 0; c < table.size(); ++c) {
+    const int v = hex_value(static_cast<char>(c));
+    table[c] = v < 0 ? std::uint8_t{0xff} : static_cast<std::uint8_t>(v);
+  }
+  return table;
+}();
 }  // namespace detail
 
 /// An ObjectId. A value type: copy it freely; safe to share between threads (immutable).
@@ -41,13 +51,17 @@ class object_id {
   /// Deliberately not a constructor: a string is never silently taken where an id belongs.
   static constexpr std::optional<object_id> parse(std::string_view text) noexcept {
     if (text.size() != text_size) return std::nullopt;
+    // Every id of every key list goes through here: one table load per digit, and one test at the end
+    // (a non-hex byte maps to 0xff, whose high bits survive the OR).
     bytes_type bytes{};
+    unsigned invalid = 0;
     for (std::size_t i = 0; i < size; ++i) {
-      const int hi = detail::hex_value(text[2 * i]);
-      const int lo = detail::hex_value(text[2 * i + 1]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      bytes[i] = static_cast<std::uint8_t>((hi << 4) | lo);
+      const unsigned hi = detail::hex_table[static_cast<unsigned char>(text[2 * i])];
+      const unsigned lo = detail::hex_table[static_cast<unsigned char>(text[2 * i + 1])];
+      invalid |= hi | lo;
+      bytes[i] = static_cast<std::uint8_t>((hi << 4) | (lo & 0x0f));
     }
+    if ((invalid & 0xf0) != 0) return std::nullopt;
     return object_id{bytes};
   }
 

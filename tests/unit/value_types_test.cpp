@@ -75,6 +75,29 @@ TEST_CASE("object_id rejects anything but exactly 24 hex digits") {
   CHECK_FALSE(object_id::parse(R"({"$oid":"5e5e6f0abe4ae2a2c2c2d329"})").has_value());
 }
 
+TEST_CASE("object_id accepts a byte exactly when it is a hex digit, at every one of the 24 places") {
+  const std::string_view hex = "0123456789abcdefABCDEF";
+  int accepted = 0;
+  for (std::size_t at = 0; at < object_id::text_size; ++at) {
+    for (int byte = 0; byte < 256; ++byte) {
+      std::string text(object_id::text_size, '7');
+      text[at] = static_cast<char>(byte);
+      const auto parsed = object_id::parse(text);
+      const bool is_hex = hex.find(static_cast<char>(byte)) != std::string_view::npos;
+      CAPTURE(at);
+      CAPTURE(byte);
+      REQUIRE(parsed.has_value() == is_hex);
+      if (!is_hex) continue;
+      ++accepted;
+      // The digit lands in its nibble, lowercase, and nowhere else.
+      std::string lower = text;
+      for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+      CHECK(parsed->to_string() == lower);
+    }
+  }
+  CHECK(accepted == 22 * 24);
+}
+
 TEST_CASE("object_id parse and the _oid literal work at compile time") {
   using namespace apikeys::literals;
   static_assert(object_id::parse("5e5e6f0abe4ae2a2c2c2d329").has_value());
