@@ -159,6 +159,16 @@ struct api_error {
 };
 
 namespace detail {
+// A 2xx answer that is not what the protocol says: from a decoder, or from a client that finds the
+// answer cannot belong to its call.
+inline api_error bad_response(std::string message, int status) {
+  api_error e;
+  e.code = errc::bad_response;
+  e.http_status = status;
+  e.message = "malformed response: " + std::move(message);
+  return e;
+}
+
 inline std::string describe(const api_error& e) {
   std::string out;
   if (!e.context.empty()) out.append(e.context).append(": ");

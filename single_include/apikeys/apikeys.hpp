@@ -586,6 +586,16 @@ struct api_error {
 };
 
 namespace detail {
+// A 2xx answer that is not what the protocol says: from a decoder, or from a client that finds the
+// answer cannot belong to its call.
+inline api_error bad_response(std::string message, int status) {
+  api_error e;
+  e.code = errc::bad_response;
+  e.http_status = status;
+  e.message = "malformed response: " + std::move(message);
+  return e;
+}
+
 inline std::string describe(const api_error& e) {
   std::string out;
   if (!e.context.empty()) out.append(e.context).append(": ");
@@ -1259,14 +1269,6 @@ inline simdjson::padded_string_view padded_body(const std::string& body) {
   buffer.assign(body);
   buffer.resize(body.size() + simdjson::SIMDJSON_PADDING, ' ');
   return simdjson::padded_string_view(buffer.data(), body.size(), buffer.size());
-}
-
-inline api_error bad_response(std::string message, int status) {
-  api_error e;
-  e.code = errc::bad_response;
-  e.http_status = status;
-  e.message = "malformed response: " + std::move(message);
-  return e;
 }
 
 /// A simdjson failure while reading `field` (empty for the document itself) as `expected`.
@@ -3263,7 +3265,7 @@ class basic_api_key_client {
       // An answer about another key (a proxy's stale or crossed answer) would hand the caller a value for a
       // key they did not ask for, while the one they asked for may exist with its value lost.
       if (key->name != std::string_view{name}) {
-        api_error error = mismatched_answer(response.status, "the answer names another key");
+        api_error error = detail::bad_response("the answer names another key", response.status);
         error.outcome_unknown = true;
         return fail(std::move(error));
       }
@@ -3283,7 +3285,7 @@ class basic_api_key_client {
     result<value_type> finish(http_response& response) const {
       auto key = decode_key(response);
       if (!key) return fail(std::move(key).error());
-      if (key->id != id) return fail(mismatched_answer(response.status, "the answer is about another key"));
+      if (key->id != id) return fail(detail::bad_response("the answer is about another key", response.status));
       return value_type{std::move(*key)};
     }
     result<value_type> fail(api_error error) const {
@@ -3396,15 +3398,6 @@ class basic_api_key_client {
   template <class Machine, class Done>
   void run_async(Machine&& m, Done&& done) {
     detail::run_async(transport_, std::forward<Machine>(m), std::forward<Done>(done));
-  }
-
-  // A 2xx answer that decoded but cannot be the answer to this call.
-  static api_error mismatched_answer(int status, std::string_view what) {
-    api_error error;
-    error.code = errc::bad_response;
-    error.http_status = status;
-    error.message = "malformed response: " + std::string{what};
-    return error;
   }
 
   template <class T, class Subject>

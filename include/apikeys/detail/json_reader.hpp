@@ -33,14 +33,6 @@ inline simdjson::padded_string_view padded_body(const std::string& body) {
   return simdjson::padded_string_view(buffer.data(), body.size(), buffer.size());
 }
 
-inline api_error bad_response(std::string message, int status) {
-  api_error e;
-  e.code = errc::bad_response;
-  e.http_status = status;
-  e.message = "malformed response: " + std::move(message);
-  return e;
-}
-
 /// A simdjson failure while reading `field` (empty for the document itself) as `expected`.
 /// Type errors name the field; structural errors say the JSON itself is broken.
 inline api_error json_error(simdjson::error_code code, std::string_view field, std::string_view expected, int status) {
