@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "../unit/support/emulator_config.hpp"
 #include "check.hpp"
 
 namespace {
@@ -18,13 +19,7 @@ using apikeys::errc;
 using apikeys::return_result;
 using apikeys::testing::emulator;
 
-apikeys::app_config config_for(const emulator& emu) {
-  apikeys::app_config config;
-  config.app_id = emu.app_id();
-  config.base_url = emu.hostname();
-  config.timeout = std::chrono::milliseconds{5000};
-  return config;
-}
+using apikeys_tests::config_for;
 
 void story() {
   emulator emu;

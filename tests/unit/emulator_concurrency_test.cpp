@@ -21,6 +21,8 @@
 #include <utility>
 #include <vector>
 
+#include "support/emulator_config.hpp"
+
 namespace {
 
 using apikeys::api_error;
@@ -39,13 +41,7 @@ constexpr int iterations = 200;
 constexpr std::size_t key_limit = 20;
 constexpr object_id never_issued = "000000000000000000000002"_oid;
 
-apikeys::app_config config_for(const emulator& emu) {
-  apikeys::app_config config;
-  config.app_id = emu.app_id();
-  config.base_url = emu.hostname();
-  config.timeout = std::chrono::milliseconds{5000};
-  return config;
-}
+using apikeys_tests::config_for;
 
 std::size_t below(std::mt19937& rng, std::size_t n) { return static_cast<std::size_t>(rng() % n); }
 

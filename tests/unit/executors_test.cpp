@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/emulator_config.hpp"
 #include "support/executor_matrix.hpp"
 #include "support/settle.hpp"
 
@@ -55,13 +56,7 @@ static_assert(apikeys::any_transport<emulator> && apikeys::any_transport<loop_tr
 static_assert(apikeys::executor<apikeys::inline_executor> && apikeys::executor<apikeys::future_executor> &&
               apikeys::executor<apikeys::callback_executor> && apikeys::executor<apikeys::coroutine_executor>);
 
-apikeys::app_config config_for(const emulator& emu) {
-  apikeys::app_config config;
-  config.app_id = emu.app_id();
-  config.base_url = emu.hostname();
-  config.timeout = 5000ms;
-  return config;
-}
+using apikeys_tests::config_for;
 
 // --- one call to its end, as a result<T>, whatever the executor and the policy --------------------------------
 

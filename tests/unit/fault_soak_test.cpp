@@ -23,6 +23,8 @@
 #include <utility>
 #include <vector>
 
+#include "support/emulator_config.hpp"
+
 namespace {
 
 using apikeys::api_error;
@@ -47,13 +49,7 @@ constexpr std::string_view password = "soak-password-7Qx";
 constexpr std::string_view unknown_suffix = "; the outcome is unknown: the server may have carried out the request";
 constexpr object_id never_issued = "000000000000000000000001"_oid;
 
-apikeys::app_config config_for(const emulator& emu) {
-  apikeys::app_config config;
-  config.app_id = emu.app_id();
-  config.base_url = emu.hostname();
-  config.timeout = std::chrono::milliseconds{5000};
-  return config;
-}
+using apikeys_tests::config_for;
 
 struct server_key {
   std::string name;
