@@ -1,7 +1,7 @@
 // apikeys tests: the secret-leak harness: the seed's story and section 5's error rows through the library, the
 // emulator process, the examples and the CLI, with every captured output searched for secrets.
 #include <doctest/doctest.h>
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <fcntl.h>
 #include <spawn.h>

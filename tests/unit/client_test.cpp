@@ -1,7 +1,7 @@
 // apikeys tests: the key and app clients over scripted_transport: every error row of PROTOCOL.md section 5
 // under both error policies, the semantics of section 8, sessions (7), location (6), transports, shared use.
 #include <doctest/doctest.h>
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <apikeys/apikeys.hpp>
 #include <apikeys/testing/scripted_transport.hpp>

@@ -1,7 +1,7 @@
 // apikeys tests: the seed's story and a mixed-operation soak through fault_injecting_transport against the
 // emulator: every call ends in a value or a typed error, no key is lost or misreported, sessions stay true.
 #include <doctest/doctest.h>
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <apikeys/apikeys.hpp>
 #include <apikeys/testing/emulator.hpp>

@@ -1,7 +1,7 @@
 // apikeys tests: retrying_transport with a fake clock: what is retried for which method, how often, with what
 // delays, Retry-After, the attempt and time bounds, and through the real clients (a reset create is sent once).
 #include <doctest/doctest.h>
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <apikeys/apikeys.hpp>
 #include <apikeys/testing/scripted_transport.hpp>

@@ -1,7 +1,7 @@
 // apikeys tests: no secret (API key value, password, access or refresh token) is ever printed: a whole
 // session's story through the clients, with everything printable collected and searched for them.
 #include <doctest/doctest.h>
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <apikeys/apikeys.hpp>
 #include <apikeys/testing/scripted_transport.hpp>

@@ -5,7 +5,7 @@
 #include <apikeys/apikeys.hpp>
 
 #include <doctest/doctest.h>
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <compare>
 #include <cstddef>

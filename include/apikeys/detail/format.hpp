@@ -15,7 +15,15 @@ template <class T, std::string (*Describe)(const T&)>
 struct described_formatter {
   constexpr auto parse(fmt::format_parse_context& ctx) -> decltype(ctx.begin()) {
     auto it = ctx.begin();
-    if (it != ctx.end() && *it != '}') fmt::detail::throw_format_error("apikeys types take no format spec");
+    if (it != ctx.end() && *it != '}') {
+      // fmt's public way to report a bad spec: format_error at run time, a compile error for a checked
+      // format string. fmt 11 replaced the context's on_error() with fmt::report_error().
+#if FMT_VERSION >= 110000
+      fmt::report_error("apikeys types take no format spec");
+#else
+      ctx.on_error("apikeys types take no format spec");
+#endif
+    }
     return it;
   }
   template <class FormatContext>

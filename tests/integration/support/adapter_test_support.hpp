@@ -8,7 +8,7 @@
 #include <apikeys/transport.hpp>
 
 #include <doctest/doctest.h>
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
