@@ -112,8 +112,9 @@ inline bool walk_json(simdjson::ondemand::value value, std::string& path, int de
       bool is_null = false;
       return value.is_null().get(is_null) == simdjson::SUCCESS && is_null;
     }
+    default:  // simdjson 4 added json_type::unknown, for a token that starts no JSON value
+      return false;
   }
-  return false;
 }
 
 /// Reads `text` as one JSON object and nothing after it; an empty optional when it is not JSON or not

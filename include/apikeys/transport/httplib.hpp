@@ -39,6 +39,53 @@ struct httplib_transport_options {
 
 namespace detail {
 
+// cpp-httplib renamed or reshaped a few public members between 0.11 and 0.53. Each helper uses whichever
+// the included release has (a requires-expression needs a template to fail softly), so one adapter builds
+// against every supported release without a version table.
+
+/// The request target goes out as given: apikeys builds it already encoded.
+template <class Client>
+void send_target_verbatim(Client& client) {
+  if constexpr (requires { client.set_path_encode(false); })
+    client.set_path_encode(false);
+  else
+    client.set_url_encode(false);
+}
+
+/// Sets the callback httplib asks, as the answer arrives, whether to go on reading.
+template <class Request, class Progress>
+void set_download_progress(Request& req, Progress progress) {
+  if constexpr (requires { req.download_progress = progress; })
+    req.download_progress = std::move(progress);
+  else
+    req.progress = std::move(progress);
+}
+
+/// Moves every response header into `out`, in httplib's order.
+template <class Headers>
+void take_headers(Headers& from, std::vector<http_header>& out) {
+  out.reserve(from.size());
+  if constexpr (requires { from.extract(from.begin()); }) {
+    // A std::multimap-like container: extracting moves the names too.
+    while (!from.empty()) {
+      auto node = from.extract(from.begin());
+      out.push_back(http_header{std::move(node.key()), std::move(node.mapped())});
+    }
+  } else {
+    for (auto& [name, value] : from) out.push_back(http_header{std::move(name), std::move(value)});
+    from.clear();
+  }
+}
+
+/// OpenSSL's verification result for a refused certificate, where the release exposes it (0.11 does).
+template <class Client>
+long openssl_verify_result([[maybe_unused]] const Client& client) {
+  if constexpr (requires { client.get_openssl_verify_result(); })
+    return client.get_openssl_verify_result();
+  else
+    return 0;  // X509_V_OK: nothing to add
+}
+
 struct httplib_url : http_endpoint {
   std::string target;  // path and query, never empty, no fragment
 
@@ -182,7 +229,7 @@ class httplib_pool {
     // Off by default in httplib; Nagle plus delayed ACK then costs ~40 ms per keep-alive request.
     client->set_tcp_nodelay(true);
     // The caller's path and headers go out as given: no re-encoding, no Accept-Encoding added.
-    client->set_url_encode(false);
+    send_target_verbatim(*client);
     client->set_decompress(false);
     client->set_compress(false);
     // Redirects are ours to follow (or not), so that Authorization never leaks to another origin.
@@ -230,7 +277,7 @@ inline transport_error map_httplib_error(httplib::Error e, const std::string& or
       std::string detail;
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
       if (const auto* ssl = dynamic_cast<const httplib::SSLClient*>(&client)) {
-        const long verify = ssl->get_openssl_verify_result();
+        const long verify = openssl_verify_result(*ssl);
         // Only the number: naming it would need libcrypto on the link line, which httplib's .pc omits.
         if (verify != X509_V_OK) detail = " (OpenSSL verify result " + std::to_string(verify) + ")";
       }
@@ -359,9 +406,9 @@ class httplib_transport {
       detail::reserve_for_content_length(res.body, head.get_header_value("Content-Length"));
       return true;
     };
-    req.progress = [deadline](std::uint64_t done, std::uint64_t total) {
+    detail::set_download_progress(req, [deadline](std::uint64_t done, std::uint64_t total) {
       return clock::now() < deadline || (total != 0 && done >= total);
-    };
+    });
 
     httplib::Error error = httplib::Error::Success;
     const bool ok = client->send(req, res, error);
@@ -374,11 +421,7 @@ class httplib_transport {
 
     http_response out;
     out.status = res.status;
-    out.headers.reserve(res.headers.size());
-    while (!res.headers.empty()) {
-      auto node = res.headers.extract(res.headers.begin());
-      out.headers.push_back(http_header{std::move(node.key()), std::move(node.mapped())});
-    }
+    detail::take_headers(res.headers, out.headers);
     out.body = std::move(res.body);
     detail::ensure_body_padding(out.body);
     return out;
