@@ -8,13 +8,16 @@
 #   tsan           clang++-14, ThreadSanitizer, on the tests that start threads (label "concurrency")
 #   fuzz           clang++-14 with libFuzzer: builds only the fuzz targets, replays their corpus and fuzzes each
 #                  for FUZZ_SECONDS (default 20) seconds (tools/fuzz.sh fuzzes for longer)
+#   compat         g++ against the newest fmt, simdjson and cpp-httplib apikeys supports, built from the release
+#                  trees in $APIKEYS_COMPAT_DIR (default: ../shared/compat beside this clone); skipped, not
+#                  failed, when that directory is absent
 # Each leg builds in build/<leg>. Exits non-zero when any leg fails.
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-all_legs=(gcc clang-asan single-header tsan fuzz)
-packages=(cmake ninja-build g++ clang-14 libclang-rt-14-dev libsimdjson-dev libfmt-dev doctest-dev
+all_legs=(gcc clang-asan single-header tsan fuzz compat)
+packages=(cmake ninja-build g++ clang-14 libclang-rt-14-dev libsimdjson-dev libfmt-dev doctest-dev help2man lintian dpkg-dev file
           libcpp-httplib-dev libcurl4-openssl-dev libssl-dev pkg-config python3 openssl valgrind)
 jobs=2
 
@@ -25,7 +28,7 @@ if [ ${#legs[@]} -eq 0 ]; then
 fi
 for leg in "${legs[@]}"; do
   case "$leg" in
-    gcc|clang-asan|single-header|tsan|fuzz) ;;
+    gcc|clang-asan|single-header|tsan|fuzz|compat) ;;
     -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown leg '$leg' (known: ${all_legs[*]})" >&2; exit 2 ;;
   esac
@@ -60,6 +63,10 @@ run_leg() {
     # Only the fuzz targets: the other legs build and run everything else.
     ctest_args=(-L fuzz)
     build_args=(--target fuzz_key fuzz_key_list fuzz_error_body fuzz_login fuzz_location fuzz_client)
+  elif [ "$leg" = compat ]; then
+    # Not installable (APIKEYS_INSTALL=OFF), so no package tests; the add_subdirectory and FetchContent
+    # consumers would find Debian's fmt and simdjson rather than the release trees, and are the gcc leg's.
+    ctest_args=(-LE "package")
   fi
   local dir="build/$leg"
   echo
@@ -97,6 +104,22 @@ for leg in "${legs[@]}"; do
     fuzz)
       run_leg fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 \
         -DAPIKEYS_FUZZ=ON "-DAPIKEYS_FUZZ_SECONDS=${FUZZ_SECONDS:-20}" || failed=1
+      ;;
+    compat)
+      compat_dir="${APIKEYS_COMPAT_DIR:-$(cd .. && pwd)/shared/compat}"
+      fmt_dir=$(ls -d "$compat_dir"/fmt-* 2>/dev/null | sort -V | tail -n 1)
+      simdjson_dir=$(ls -d "$compat_dir"/simdjson-* 2>/dev/null | sort -V | tail -n 1)
+      httplib_dir=$(ls -d "$compat_dir"/cpp-httplib-* 2>/dev/null | sort -V | tail -n 1)
+      if [ -z "$fmt_dir" ] || [ -z "$simdjson_dir" ] || [ -z "$httplib_dir" ]; then
+        echo
+        echo "=== compat: skipped (no fmt-*, simdjson-* and cpp-httplib-* release trees in $compat_dir) ==="
+        status[compat]="skipped (no $compat_dir)"
+        continue
+      fi
+      # No optimisation and no debug info: the leg checks that everything compiles and behaves, quickly.
+      run_leg compat -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE= -DAPIKEYS_INSTALL=OFF \
+        "-DAPIKEYS_FMT_SOURCE_DIR=$fmt_dir" "-DAPIKEYS_SIMDJSON_SOURCE_DIR=$simdjson_dir" \
+        "-DAPIKEYS_HTTPLIB_SOURCE_DIR=$httplib_dir" || failed=1
       ;;
     single-header)
       if [ ! -f single_include/apikeys/apikeys.hpp ]; then

@@ -6,6 +6,8 @@
 #define APIKEYS_VERSION_MINOR 1
 #define APIKEYS_VERSION_PATCH 0
 #define APIKEYS_VERSION_STRING "0.1.0"
+/// One comparable number, major * 10000 + minor * 100 + patch: `#if APIKEYS_VERSION >= 100` for 0.1.0 or later.
+#define APIKEYS_VERSION (APIKEYS_VERSION_MAJOR * 10000 + APIKEYS_VERSION_MINOR * 100 + APIKEYS_VERSION_PATCH)
 
 // Exceptions are optional: return_result works with -fno-exceptions, throw_on_error does not.
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)

@@ -79,12 +79,12 @@ endfunction()
 
 # Configures and builds a tests/package/<MODE> project, runs its consumer, and leaves its build tree in
 # `consumer_build`.
-function(build_cmake_consumer)
-  set(binary "${WORK_DIR}/${MODE}")
-  file(REMOVE_RECURSE "${binary}")
-  # Asks CMake for the build's targets, read back by check_library_only.
-  file(WRITE "${binary}/.cmake/api/v1/query/codemodel-v2" "")
-  set(configure "${CMAKE_COMMAND}" -S "${package_dir}/${MODE}" -B "${binary}" -G "${GENERATOR}"
+# The project is tests/package/<package_source>, where package_source defaults to MODE.
+function(consumer_configure_command out binary)
+  if(NOT package_source)
+    set(package_source "${MODE}")
+  endif()
+  set(configure "${CMAKE_COMMAND}" -S "${package_dir}/${package_source}" -B "${binary}" -G "${GENERATOR}"
                 "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}")
   if(MAKE_PROGRAM)
     list(APPEND configure "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
@@ -100,6 +100,15 @@ function(build_cmake_consumer)
     list(APPEND configure "-DCMAKE_CXX_FLAGS=${flags}" "-DCMAKE_EXE_LINKER_FLAGS=${flags}")
   endif()
   list(APPEND configure ${ARGN})
+  set(${out} "${configure}" PARENT_SCOPE)
+endfunction()
+
+function(build_cmake_consumer)
+  set(binary "${WORK_DIR}/${MODE}")
+  file(REMOVE_RECURSE "${binary}")
+  # Asks CMake for the build's targets, read back by check_library_only.
+  file(WRITE "${binary}/.cmake/api/v1/query/codemodel-v2" "")
+  consumer_configure_command(configure "${binary}" ${ARGN})
   run("configure the ${MODE} consumer" 180 COMMAND ${configure})
   set(configure_output "${run_output}" PARENT_SCOPE)
   set(build "${CMAKE_COMMAND}" --build "${binary}")
@@ -113,6 +122,29 @@ function(build_cmake_consumer)
   endif()
   run_consumer("${program}")
   set(consumer_build "${binary}" PARENT_SCOPE)
+endfunction()
+
+# expect_configure_failure(<what> <message> <configure args>...): configuring the consumer must fail, and
+# say <message>.
+function(expect_configure_failure what message)
+  set(binary "${WORK_DIR}/${MODE}_failure")
+  file(REMOVE_RECURSE "${binary}")
+  consumer_configure_command(configure "${binary}" ${ARGN})
+  execute_process(COMMAND ${configure} RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE output
+                  TIMEOUT 180)
+  string(FIND "${output}" "${message}" at)
+  if(result EQUAL 0 OR at EQUAL -1)
+    message(FATAL_ERROR "FAILED: configuring with ${what} should fail saying '${message}' (exit ${result}):\n${output}")
+  endif()
+  message(STATUS "ok: configuring with ${what} fails, saying '${message}'")
+endfunction()
+
+# The adapter consumer must run and say it sent through its adapter.
+function(run_adapter_consumer program adapter)
+  check("the ${adapter} consumer was built at ${program}" EXISTS "${program}")
+  run("the ${adapter} consumer runs" 60 COMMAND "${program}")
+  string(FIND "${run_output}" "${adapter} adapter sends, and reports a refused connection: ok" at_ok)
+  check("the ${adapter} consumer's output is as expected" NOT at_ok EQUAL -1)
 endfunction()
 
 # installed_path(<out> <root> <file name> [<path regex>]): the one file of that name under <root> (whose path
@@ -213,6 +245,12 @@ if(MODE STREQUAL "install")
   check("apikeysTargets.cmake defines apikeys::apikeys" targets MATCHES "add_library\\(apikeys::apikeys INTERFACE IMPORTED\\)")
   check("apikeys::apikeys links fmt::fmt and simdjson::simdjson"
         targets MATCHES "INTERFACE_LINK_LIBRARIES \"fmt::fmt.simdjson::simdjson\"")
+  check("apikeysTargets.cmake defines apikeys::compiled" targets MATCHES "add_library\\(apikeys::compiled STATIC IMPORTED\\)")
+  installed_path(compiled_library "${staging}" libapikeys_compiled.a)
+  message(STATUS "installed: ${compiled_library}")
+  foreach(file IN ITEMS LICENSE README.md CHANGELOG.md protocol.md)
+    installed_path(doc "${staging}" "${file}" "(^|/)doc/apikeys/")
+  endforeach()
   # Our warnings and sanitizer flags are for building apikeys itself; a consumer must never inherit them.
   foreach(leak IN ITEMS apikeys_warnings -Werror -Wall -fsanitize)
     string(FIND "${targets}" "${leak}" at)
@@ -223,6 +261,12 @@ if(MODE STREQUAL "install")
   # tree be moved.
   file(GLOB_RECURSE installed_files "${staging}/*")
   foreach(file IN LISTS installed_files)
+    # Compiled files (the static library, the tools: ELF objects and ar archives) name their sources in their
+    # debug information; that does not stop them from being moved.
+    file(READ "${file}" magic LIMIT 4 HEX)
+    if(magic STREQUAL "7f454c46" OR magic STREQUAL "213c6172")
+      continue()
+    endif()
     file(READ "${file}" content)
     foreach(path IN ITEMS "${staging}" "${BUILD_DIR}" "${SOURCE_DIR}")
       string(FIND "${content}" "${path}" at)
@@ -241,9 +285,19 @@ endif()
 # --- consumers of the moved install -------------------------------------------------------------------------
 
 if(MODE STREQUAL "find_package")
-  # Found where the install put it (share/cmake/apikeys by default), from CMAKE_PREFIX_PATH alone.
+  # Found where the install put it (share/cmake/apikeys by default), from CMAKE_PREFIX_PATH alone. The
+  # components whose libraries are installed here are REQUIRED, so a component the package fails to give
+  # fails the configure.
   installed_path(config_file "${prefix}" apikeysConfig.cmake)
-  build_cmake_consumer("-DCMAKE_PREFIX_PATH=${prefix}")
+  set(required "")
+  if(EXPECT_HTTPLIB)
+    list(APPEND required httplib)
+  endif()
+  if(EXPECT_CURL)
+    list(APPEND required curl)
+  endif()
+  list(JOIN required "," required_arg)
+  build_cmake_consumer("-DCMAKE_PREFIX_PATH=${prefix}" "-DAPIKEYS_CONSUMER_REQUIRE=${required_arg}")
   cache_value(apikeys_dir "${consumer_build}" apikeys_DIR)
   same_path(from_prefix "${apikeys_dir}/apikeysConfig.cmake" "${prefix}/${config_file}")
   check("find_package used the moved install (apikeys_DIR=${apikeys_dir})" from_prefix)
@@ -252,18 +306,39 @@ if(MODE STREQUAL "find_package")
     check("apikeys' package config found ${dependency} (${dependency}_DIR=${dir})"
           dir)
   endforeach()
-  # The package config makes apikeys::httplib exactly when cpp-httplib is there, as the build itself did.
-  string(FIND "${configure_output}" "apikeys::httplib is available" at_httplib)
+  # The installed apikeys::compiled: the same story, with the decoders from the static library.
+  run_consumer("${consumer_build}/consumer_compiled")
+  # Each component is found exactly when its library is there, as in the build itself, and its target works.
+  foreach(component IN ITEMS httplib curl)
+    string(TOUPPER "${component}" upper)
+    string(FIND "${configure_output}" "component ${component} found: TRUE" at)
+    if(EXPECT_${upper})
+      check("apikeys_${component}_FOUND, since its library is installed" NOT at EQUAL -1)
+      run_adapter_consumer("${consumer_build}/consumer_${component}" ${component})
+    else()
+      check("no apikeys_${component}_FOUND, since its library is not installed" at EQUAL -1)
+    endif()
+  endforeach()
+
+  # A required component that is not there fails find_package, saying why.
+  expect_configure_failure("a component apikeys does not have" "apikeys has no component 'nosuch'"
+                           "-DCMAKE_PREFIX_PATH=${prefix}" "-DAPIKEYS_CONSUMER_REQUIRE=nosuch")
+  expect_configure_failure("the httplib component without cpp-httplib" "the httplib component needs cpp-httplib"
+                           "-DCMAKE_PREFIX_PATH=${prefix}" "-DAPIKEYS_CONSUMER_REQUIRE=httplib"
+                           -DCMAKE_DISABLE_FIND_PACKAGE_httplib=ON -DCMAKE_DISABLE_FIND_PACKAGE_PkgConfig=ON)
+
   if(EXPECT_HTTPLIB)
-    check("the package gives apikeys::httplib, since cpp-httplib is installed" NOT at_httplib EQUAL -1)
-  else()
-    check("the package gives no apikeys::httplib, since cpp-httplib is not installed" at_httplib EQUAL -1)
-  endif()
-  string(FIND "${configure_output}" "apikeys::curl is available" at_curl)
-  if(EXPECT_CURL)
-    check("the package gives apikeys::curl, since libcurl is installed" NOT at_curl EQUAL -1)
-  else()
-    check("the package gives no apikeys::curl, since libcurl is not installed" at_curl EQUAL -1)
+    # Debian's cpp-httplib comes through pkg-config; cpp-httplib's own CMake package (httplib::httplib), when
+    # there is one, is used first. tests/package/httplib_cmake_package stands in for it.
+    check("without a cpp-httplib CMake package, apikeys::httplib links the pkg-config target"
+          configure_output MATCHES "apikeys::httplib is available, linking [^\n]*PkgConfig::")
+    set(MODE find_package_httplib_cmake)
+    set(package_source find_package)
+    build_cmake_consumer("-DCMAKE_PREFIX_PATH=${prefix}" "-DAPIKEYS_CONSUMER_REQUIRE=httplib"
+                         "-Dhttplib_DIR=${package_dir}/httplib_cmake_package")
+    check("with cpp-httplib's CMake package, apikeys::httplib links httplib::httplib"
+          configure_output MATCHES "apikeys::httplib is available, linking [^\n]*httplib::httplib")
+    run_adapter_consumer("${consumer_build}/consumer_httplib" httplib)
   endif()
   return()
 endif()
