@@ -35,7 +35,7 @@
 #include <apikeys/apikeys.hpp>
 #include <apikeys/detail/json_writer.hpp>
 #include <apikeys/transport/httplib.hpp>
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include "session_file.hpp"
 #include "terminal.hpp"

@@ -16,7 +16,8 @@
 
 #include <apikeys/testing/emulator.hpp>
 #include <apikeys/testing/emulator_server.hpp>
-#include <fmt/core.h>
+#include <apikeys/version.hpp>
+#include <fmt/format.h>
 
 namespace {
 
@@ -35,6 +36,7 @@ options:
                          needs --tls-key
   --tls-key FILE         the certificate's private key, an unencrypted PEM file; needs --tls-cert
   --help                 show this text
+  --version              print the version
 
 Stops cleanly on SIGINT or SIGTERM. Logs one line per request to stderr: method, path, status, duration.
 )";
@@ -47,6 +49,7 @@ struct settings {
   std::string tls_cert;
   std::string tls_key;
   bool help = false;
+  bool version = false;
 };
 
 // The reason parsing failed, or the settings.
@@ -61,6 +64,10 @@ parsed_settings parse_arguments(int argc, char** argv) {
     const std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       out.help = true;
+      continue;
+    }
+    if (arg == "--version") {
+      out.version = true;
       continue;
     }
     if (arg != "--host" && arg != "--port" && arg != "--app-id" && arg != "--user" && arg != "--tls-cert" &&
@@ -146,6 +153,10 @@ int main(int argc, char** argv) {
   const settings& config = *parsed.value;
   if (config.help) {
     fmt::print("{}", usage);
+    return 0;
+  }
+  if (config.version) {
+    fmt::print("apikeys-emulator {}\n", APIKEYS_VERSION_STRING);
     return 0;
   }
 
