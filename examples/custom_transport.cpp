@@ -56,7 +56,7 @@ class legacy_transport {
   explicit legacy_transport(legacy::http_session& session) : session_(session) {}
 
   apikeys::result<apikeys::http_response, apikeys::transport_error> send(const apikeys::http_request& request) {
-    // Send exactly the headers apikeys built: the server checks them, and so does PROTOCOL.md.
+    // Send exactly the headers apikeys built: the server checks them, and so does docs/protocol.md.
     std::vector<std::string> lines;
     for (const apikeys::http_header& h : request.headers) lines.push_back(h.name + ": " + h.value);
     const legacy::reply r = session_.perform(std::string{apikeys::to_string(request.method)}, request.url, lines,

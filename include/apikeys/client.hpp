@@ -34,7 +34,7 @@ struct client_options {
 
 /// Manages the API keys of the user whose session it was given (never an implicit "current user").
 /// Every call sends the session's refresh token, as the server requires; a 401 answer ends the session
-/// (PROTOCOL.md section 7) and the error is returned as the server gave it, without a retry.
+/// (docs/protocol.md section 7) and the error is returned as the server gave it, without a retry.
 ///
 /// Each operation is written once, as a call (build the request, then finish with its answer), and the
 /// Executor decides what a method returns: the value (inline_executor), a std::future (future_executor),

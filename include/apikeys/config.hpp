@@ -38,7 +38,7 @@ constexpr const char* compiled_cpu_arch() noexcept {
 }
 }  // namespace detail
 
-/// What a log in tells the server about the device (`options.device`, PROTOCOL.md section 4). The server
+/// What a log in tells the server about the device (`options.device`, docs/protocol.md section 4). The server
 /// requires `platform_version`, `sdk` and `sdk_version` to be non-empty; the rest may be empty.
 struct device_info {
   std::string platform = detail::compiled_platform();

@@ -22,7 +22,7 @@ class credentials {
   static credentials email_password(std::string_view email, std::string_view password) {
     return credentials{kind::email_password, std::string{email}, secret{password}};
   }
-  /// Logs the device in as the user who created the key (PROTOCOL.md section 4).
+  /// Logs the device in as the user who created the key (docs/protocol.md section 4).
   static credentials api_key(std::string_view key_value) { return credentials{kind::api_key, {}, secret{key_value}}; }
   static credentials api_key(const secret& key_value) { return credentials{kind::api_key, {}, key_value}; }
   static credentials custom_token(std::string_view token) { return credentials{kind::custom_token, {}, secret{token}}; }

@@ -23,7 +23,7 @@ struct login_response {
   secret refresh_token;
 };
 
-/// Where an app lives (PROTOCOL.md section 6): every later HTTP call goes to `hostname`.
+/// Where an app lives (docs/protocol.md section 6): every later HTTP call goes to `hostname`.
 struct location_response {
   std::string hostname;     ///< scheme://authority, without a trailing '/'
   std::string ws_hostname;
@@ -57,7 +57,7 @@ APIKEYS_DECL result<api_key> decode_key(const http_response& response);
 /// Fetch all's answer: a JSON array of keys, in the server's (creation) order.
 APIKEYS_DECL result<std::vector<api_key>> decode_key_list(const http_response& response);
 
-/// A log in's answer: the four required strings of PROTOCOL.md section 4. The tokens go straight from
+/// A log in's answer: the four required strings of docs/protocol.md section 4. The tokens go straight from
 /// the parser's buffer into secrets, never through an ordinary string.
 APIKEYS_DECL result<login_response> decode_login(const http_response& response);
 
@@ -70,7 +70,7 @@ APIKEYS_DECL result<location_response> decode_location(const http_response& resp
 /// The profile answer; `identities` and `data` are required, as core requires them.
 APIKEYS_DECL result<user_profile> decode_profile(const http_response& response);
 
-/// PROTOCOL.md section 5: the error a response carries, if any, by core's rules in order. A JSON body
+/// docs/protocol.md section 5: the error a response carries, if any, by core's rules in order. A JSON body
 /// (Content-Type application/json, parameters allowed) with a non-empty string `error_code` is a service
 /// error even on a 2xx; one with only a string `error` is an unknown service error; otherwise a non-2xx
 /// status is an HTTP error carrying the body as text. An error body that does not parse is treated as text.

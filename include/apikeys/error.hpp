@@ -29,7 +29,7 @@ enum class errc {
   // A response that could not be understood.
   bad_response,           ///< a 2xx answer whose body is not what the protocol says
   http_error,             ///< a non-2xx status with no service error in the body
-  // Service errors, named by the server's `error_code` (PROTOCOL.md section 5).
+  // Service errors, named by the server's `error_code` (docs/protocol.md section 5).
   unknown_service_error,  ///< an error body with a message but no `error_code`
   server_error,           ///< an `error_code` apikeys does not know (the raw name is in server_code)
   missing_auth_req,       ///< MissingAuthReq
@@ -99,7 +99,7 @@ constexpr std::string_view to_string(errc e) noexcept {
   return "unknown apikeys error";
 }
 
-/// The known wire names of PROTOCOL.md section 5 and their codes; anything else is errc::server_error.
+/// The known wire names of docs/protocol.md section 5 and their codes; anything else is errc::server_error.
 constexpr errc errc_from_server_code(std::string_view name) noexcept {
   struct entry {
     std::string_view name;

@@ -1,4 +1,4 @@
-// apikeys operations: the exact request of every call (PROTOCOL.md sections 1 to 4), built without a transport.
+// apikeys operations: the exact request of every call (docs/protocol.md sections 1 to 4), built without a transport.
 #ifndef APIKEYS_OPERATIONS_HPP
 #define APIKEYS_OPERATIONS_HPP
 

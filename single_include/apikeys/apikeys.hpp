@@ -15,6 +15,8 @@
 #define APIKEYS_VERSION_MINOR 1
 #define APIKEYS_VERSION_PATCH 0
 #define APIKEYS_VERSION_STRING "0.1.0"
+/// One comparable number, major * 10000 + minor * 100 + patch: `#if APIKEYS_VERSION >= 100` for 0.1.0 or later.
+#define APIKEYS_VERSION (APIKEYS_VERSION_MAJOR * 10000 + APIKEYS_VERSION_MINOR * 100 + APIKEYS_VERSION_PATCH)
 
 // Exceptions are optional: return_result works with -fno-exceptions, throw_on_error does not.
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
@@ -69,7 +71,15 @@ template <class T, std::string (*Describe)(const T&)>
 struct described_formatter {
   constexpr auto parse(fmt::format_parse_context& ctx) -> decltype(ctx.begin()) {
     auto it = ctx.begin();
-    if (it != ctx.end() && *it != '}') fmt::detail::throw_format_error("apikeys types take no format spec");
+    if (it != ctx.end() && *it != '}') {
+      // fmt's public way to report a bad spec: format_error at run time, a compile error for a checked
+      // format string. fmt 11 replaced the context's on_error() with fmt::report_error().
+#if FMT_VERSION >= 110000
+      fmt::report_error("apikeys types take no format spec");
+#else
+      ctx.on_error("apikeys types take no format spec");
+#endif
+    }
     return it;
   }
   template <class FormatContext>
@@ -456,7 +466,7 @@ enum class errc {
   // A response that could not be understood.
   bad_response,           ///< a 2xx answer whose body is not what the protocol says
   http_error,             ///< a non-2xx status with no service error in the body
-  // Service errors, named by the server's `error_code` (PROTOCOL.md section 5).
+  // Service errors, named by the server's `error_code` (docs/protocol.md section 5).
   unknown_service_error,  ///< an error body with a message but no `error_code`
   server_error,           ///< an `error_code` apikeys does not know (the raw name is in server_code)
   missing_auth_req,       ///< MissingAuthReq
@@ -526,7 +536,7 @@ constexpr std::string_view to_string(errc e) noexcept {
   return "unknown apikeys error";
 }
 
-/// The known wire names of PROTOCOL.md section 5 and their codes; anything else is errc::server_error.
+/// The known wire names of docs/protocol.md section 5 and their codes; anything else is errc::server_error.
 constexpr errc errc_from_server_code(std::string_view name) noexcept {
   struct entry {
     std::string_view name;
@@ -958,7 +968,7 @@ constexpr const char* compiled_cpu_arch() noexcept {
 }
 }  // namespace detail
 
-/// What a log in tells the server about the device (`options.device`, PROTOCOL.md section 4). The server
+/// What a log in tells the server about the device (`options.device`, docs/protocol.md section 4). The server
 /// requires `platform_version`, `sdk` and `sdk_version` to be non-empty; the rest may be empty.
 struct device_info {
   std::string platform = detail::compiled_platform();
@@ -1004,7 +1014,7 @@ class credentials {
   static credentials email_password(std::string_view email, std::string_view password) {
     return credentials{kind::email_password, std::string{email}, secret{password}};
   }
-  /// Logs the device in as the user who created the key (PROTOCOL.md section 4).
+  /// Logs the device in as the user who created the key (docs/protocol.md section 4).
   static credentials api_key(std::string_view key_value) { return credentials{kind::api_key, {}, secret{key_value}}; }
   static credentials api_key(const secret& key_value) { return credentials{kind::api_key, {}, key_value}; }
   static credentials custom_token(std::string_view token) { return credentials{kind::custom_token, {}, secret{token}}; }
@@ -1176,7 +1186,7 @@ struct login_response {
   secret refresh_token;
 };
 
-/// Where an app lives (PROTOCOL.md section 6): every later HTTP call goes to `hostname`.
+/// Where an app lives (docs/protocol.md section 6): every later HTTP call goes to `hostname`.
 struct location_response {
   std::string hostname;     ///< scheme://authority, without a trailing '/'
   std::string ws_hostname;
@@ -1210,7 +1220,7 @@ APIKEYS_DECL result<api_key> decode_key(const http_response& response);
 /// Fetch all's answer: a JSON array of keys, in the server's (creation) order.
 APIKEYS_DECL result<std::vector<api_key>> decode_key_list(const http_response& response);
 
-/// A log in's answer: the four required strings of PROTOCOL.md section 4. The tokens go straight from
+/// A log in's answer: the four required strings of docs/protocol.md section 4. The tokens go straight from
 /// the parser's buffer into secrets, never through an ordinary string.
 APIKEYS_DECL result<login_response> decode_login(const http_response& response);
 
@@ -1223,7 +1233,7 @@ APIKEYS_DECL result<location_response> decode_location(const http_response& resp
 /// The profile answer; `identities` and `data` are required, as core requires them.
 APIKEYS_DECL result<user_profile> decode_profile(const http_response& response);
 
-/// PROTOCOL.md section 5: the error a response carries, if any, by core's rules in order. A JSON body
+/// docs/protocol.md section 5: the error a response carries, if any, by core's rules in order. A JSON body
 /// (Content-Type application/json, parameters allowed) with a non-empty string `error_code` is a service
 /// error even on a 2xx; one with only a string `error` is an unknown service error; otherwise a non-2xx
 /// status is an HTTP error carrying the body as text. An error body that does not parse is treated as text.
@@ -1730,7 +1740,7 @@ APIKEYS_DECL std::optional<api_error> classify_response(const http_response& res
 #endif  // APIKEYS_DECODER_HPP
 // ---- end apikeys/decoder.hpp ----
 // ---- begin apikeys/operations.hpp ----
-// apikeys operations: the exact request of every call (PROTOCOL.md sections 1 to 4), built without a transport.
+// apikeys operations: the exact request of every call (docs/protocol.md sections 1 to 4), built without a transport.
 #ifndef APIKEYS_OPERATIONS_HPP
 #define APIKEYS_OPERATIONS_HPP
 
@@ -1805,7 +1815,7 @@ APIKEYS_DECL void build_location(http_request& out, std::string_view base_url, s
 #define APIKEYS_IMPL_OPERATIONS_HPP
 
 // ---- begin apikeys/detail/json_writer.hpp ----
-// apikeys::detail: compact JSON writing and UTF-8 validation for request bodies (PROTOCOL.md section 3).
+// apikeys::detail: compact JSON writing and UTF-8 validation for request bodies (docs/protocol.md section 3).
 #ifndef APIKEYS_DETAIL_JSON_WRITER_HPP
 #define APIKEYS_DETAIL_JSON_WRITER_HPP
 
@@ -3180,7 +3190,7 @@ struct client_options {
 
 /// Manages the API keys of the user whose session it was given (never an implicit "current user").
 /// Every call sends the session's refresh token, as the server requires; a 401 answer ends the session
-/// (PROTOCOL.md section 7) and the error is returned as the server gave it, without a retry.
+/// (docs/protocol.md section 7) and the error is returned as the server gave it, without a retry.
 ///
 /// Each operation is written once, as a call (build the request, then finish with its answer), and the
 /// Executor decides what a method returns: the value (inline_executor), a std::future (future_executor),

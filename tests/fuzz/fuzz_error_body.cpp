@@ -1,4 +1,4 @@
-// apikeys fuzz target: classify_response (PROTOCOL.md section 5) with the status, Content-Type and body fuzzed.
+// apikeys fuzz target: classify_response (docs/protocol.md section 5) with the status, Content-Type and body fuzzed.
 //
 // Input: [status selector][header selector][custom Content-Type, when the selector asks for one][body...]
 #include <simdjson.h>

@@ -1,4 +1,4 @@
-// apikeys tests: the key and app clients over scripted_transport: every error row of PROTOCOL.md section 5
+// apikeys tests: the key and app clients over scripted_transport: every error row of docs/protocol.md section 5
 // under both error policies, the semantics of section 8, sessions (7), location (6), transports, shared use.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -210,7 +210,7 @@ void check_context(const api_error& e, op o) {
   }
 }
 
-// --- PROTOCOL.md section 5: the table, row by row ----------------------------------------------------------
+// --- docs/protocol.md section 5: the table, row by row ----------------------------------------------------------
 
 struct error_row {
   std::string_view situation;
@@ -336,7 +336,7 @@ TEST_CASE_TEMPLATE("section 5's no-op row: enabling an enabled key and disabling
   CHECK(user->logged_in());
 }
 
-// --- PROTOCOL.md section 8: what a missing key means to each call -------------------------------------------
+// --- docs/protocol.md section 8: what a missing key means to each call -------------------------------------------
 
 TEST_CASE("section 8: fetch of a missing key is an empty optional, under both policies") {
   scripted_transport transport;
@@ -874,7 +874,7 @@ TEST_CASE("a key client without a session refuses every call and sends nothing")
   CHECK(transport.request_count() == 0);
 }
 
-// --- PROTOCOL.md section 7: sessions ------------------------------------------------------------------------
+// --- docs/protocol.md section 7: sessions ------------------------------------------------------------------------
 
 TEST_CASE_TEMPLATE("a 401 on a refresh-token call ends the session, is returned unchanged, and is not retried", Policy,
                    apikeys::return_result, apikeys::throw_on_error) {
@@ -1091,7 +1091,7 @@ TEST_CASE("refresh replaces the access token and keeps the refresh token") {
   CHECK(request.timeout == std::chrono::milliseconds{4321});
 }
 
-// --- PROTOCOL.md section 6: location ------------------------------------------------------------------------
+// --- docs/protocol.md section 6: location ------------------------------------------------------------------------
 
 TEST_CASE("location is asked once, first, with no headers, then cached across log ins and registration") {
   scripted_transport transport;

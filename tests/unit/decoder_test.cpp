@@ -536,7 +536,7 @@ TEST_CASE("a decode after a decode of a longer body does not see the old bytes")
   CHECK(refused.error().code == errc::bad_response);
 }
 
-// --- classify_response: PROTOCOL.md section 5 -----------------------------------------------------------------
+// --- classify_response: docs/protocol.md section 5 -----------------------------------------------------------------
 
 TEST_CASE("a JSON body with a non-empty error_code is an error even on 200 and 201") {
   for (const int status : {200, 201, 204, 400, 401, 404, 409, 500}) {

@@ -369,7 +369,7 @@ TEST_CASE_TEMPLATE("the seed's story through the client, under each error policy
   CHECK(emu.key_count(owner_id) == 2);
 }
 
-// --- PROTOCOL.md section 5, one row at a time -------------------------------------------------------------
+// --- docs/protocol.md section 5, one row at a time -------------------------------------------------------------
 
 TEST_CASE("section 5: a key that does not exist or is another user's (404 APIKeyNotFound), the owner unaffected") {
   world w;

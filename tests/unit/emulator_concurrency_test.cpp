@@ -45,7 +45,7 @@ using apikeys_tests::config_for;
 
 std::size_t below(std::mt19937& rng, std::size_t n) { return static_cast<std::size_t>(rng() % n); }
 
-// The only errors these workloads may see, each exactly as PROTOCOL.md section 5 words it.
+// The only errors these workloads may see, each exactly as docs/protocol.md section 5 words it.
 bool is_error(const api_error& e, errc code, int status, std::string_view server_code, std::string_view message) {
   return e.code == code && e.http_status == status && e.server_code == server_code && e.message == message &&
          !e.link.empty();

@@ -1,4 +1,4 @@
-// apikeys tests: the in-memory App Services emulator against every route and error of PROTOCOL.md.
+// apikeys tests: the in-memory App Services emulator against every route and error of docs/protocol.md.
 #include <doctest/doctest.h>
 #include <simdjson.h>
 
@@ -34,13 +34,13 @@ const std::string base = "http://127.0.0.1:9090/api/client/v2.0";
 const std::string app_base = base + "/app/apikeys-emulator";
 const std::string keys_url = base + "/auth/api_keys";
 const std::string link_prefix = "http://127.0.0.1/groups/emulator/apps/apikeys-emulator/logs?co_id=";
-// What core sends in options.device (PROTOCOL.md section 4).
+// What core sends in options.device (docs/protocol.md section 4).
 const std::string device =
     R"("options":{"device":{"appId":"apikeys-emulator","platform":"Linux","platformVersion":"6.1","sdk":"apikeys",)"
     R"("sdkVersion":"0.1.0","cpuArch":"x86_64","deviceName":"","deviceVersion":"","frameworkName":"",)"
     R"("frameworkVersion":"","coreVersion":"","bundleId":""}})";
 
-// Exactly the headers of PROTOCOL.md section 2.
+// Exactly the headers of docs/protocol.md section 2.
 std::vector<http_header> core_headers(std::string_view token = {}) {
   std::vector<http_header> headers{{"Accept", "application/json"}, {"Content-Type", "application/json;charset=utf-8"}};
   if (!token.empty()) headers.push_back({"Authorization", "Bearer " + std::string{token}});

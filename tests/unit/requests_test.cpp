@@ -1,4 +1,4 @@
-// apikeys tests: every request of PROTOCOL.md sections 1 to 4, byte for byte, from the builders and the clients.
+// apikeys tests: every request of docs/protocol.md sections 1 to 4, byte for byte, from the builders and the clients.
 #include <doctest/doctest.h>
 
 #include <apikeys/apikeys.hpp>

@@ -754,7 +754,7 @@ std::string json_string(std::string_view text) {
   return out;
 }
 
-TEST_CASE("append_json_string escapes exactly what PROTOCOL.md section 3 says") {
+TEST_CASE("append_json_string escapes exactly what docs/protocol.md section 3 says") {
   CHECK(json_string("") == R"("")");
   CHECK(json_string("laptop") == R"("laptop")");
   CHECK(json_string("\"") == R"("\"")");

@@ -1,4 +1,4 @@
-// apikeys::detail: compact JSON writing and UTF-8 validation for request bodies (PROTOCOL.md section 3).
+// apikeys::detail: compact JSON writing and UTF-8 validation for request bodies (docs/protocol.md section 3).
 #ifndef APIKEYS_DETAIL_JSON_WRITER_HPP
 #define APIKEYS_DETAIL_JSON_WRITER_HPP
 

@@ -1,4 +1,4 @@
-// apikeys::testing::emulator: the App Services server side of PROTOCOL.md, in memory, usable as a Transport.
+// apikeys::testing::emulator: the App Services server side of docs/protocol.md, in memory, usable as a Transport.
 #ifndef APIKEYS_TESTING_EMULATOR_HPP
 #define APIKEYS_TESTING_EMULATOR_HPP
 
@@ -188,9 +188,9 @@ constexpr std::string_view trim_spaces(std::string_view text) noexcept {
 }  // namespace detail
 
 /// An App Services server in memory: users, sessions, JWT-shaped tokens and API keys, answering every
-/// route and error of PROTOCOL.md. It is a Transport (`send`), so a client can talk to it with no sockets;
+/// route and error of docs/protocol.md. It is a Transport (`send`), so a client can talk to it with no sockets;
 /// `apikeys-emulator` serves the same object over HTTP.
-/// Choices PROTOCOL.md leaves open: a wrong password or unknown email answers 401 AuthError
+/// Choices docs/protocol.md leaves open: a wrong password or unknown email answers 401 AuthError
 /// "invalid username/password"; registering a used email answers 409 AccountNameInUse "name already in
 /// use"; an unknown app id answers 404 AppNotFound; an unknown provider 404 AuthProviderNotFound; an
 /// unknown route 404 and a wrong method 405, both without error_code. Content-Type is not checked, since

@@ -815,7 +815,7 @@ inline const std::string* story_line(const std::vector<std::string>& lines, std:
   return nullptr;
 }
 
-// The rows PROTOCOL.md fixes, checked on their own so that a failure names the row.
+// The rows docs/protocol.md fixes, checked on their own so that a failure names the row.
 inline void check_story_rows(const std::vector<std::string>& lines) {
   struct row {
     std::string_view step;
