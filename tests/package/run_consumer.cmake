@@ -10,126 +10,40 @@
 # WORK_DIR/prefix, so the consumers of the installed package only pass if the install is relocatable.
 # find_package and pkg_config use WORK_DIR/prefix; add_subdirectory and fetch_content use SOURCE_DIR.
 # Each consumer builds tests/package/consumer/main.cpp and must run it successfully.
+# The helpers it shares with deb/run_deb.cmake are in tests/package/common.cmake.
 
 cmake_minimum_required(VERSION 3.25)
+include("${CMAKE_CURRENT_LIST_DIR}/common.cmake")  # run(), check(), the consumer builds and runs
 
-foreach(required IN ITEMS MODE SOURCE_DIR BUILD_DIR WORK_DIR CXX_COMPILER GENERATOR EXPECTED_VERSION)
-  if(NOT DEFINED ${required} OR "${${required}}" STREQUAL "")
-    message(FATAL_ERROR "run_consumer.cmake: -D${required}=... is required")
-  endif()
-endforeach()
+require_arguments(run_consumer.cmake MODE SOURCE_DIR BUILD_DIR WORK_DIR CXX_COMPILER GENERATOR EXPECTED_VERSION)
 if(NOT MODE MATCHES "^(install|find_package|pkg_config|add_subdirectory|fetch_content)$")
   message(FATAL_ERROR "run_consumer.cmake: unknown MODE '${MODE}'")
 endif()
 
-set(package_dir "${CMAKE_CURRENT_LIST_DIR}")
 set(staging "${WORK_DIR}/staging")
 set(prefix "${WORK_DIR}/prefix")
-set(consumer_warnings -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror)
-set(sanitize_flags "")
-if(SANITIZE)
-  # The same flags the apikeys build gives its own programs, so sanitized runtimes are not mixed.
-  set(sanitize_flags "-fsanitize=${SANITIZE}" -fno-omit-frame-pointer -fno-sanitize-recover=all)
-endif()
 
-# run(<what> <timeout seconds> COMMAND ...): runs the command, stops the test with its output if it fails or
-# times out, and leaves its output in `run_output`.
-function(run what timeout)
-  cmake_parse_arguments(PARSE_ARGV 2 arg "" "" "COMMAND")
-  execute_process(COMMAND ${arg_COMMAND} RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE output
-                  TIMEOUT ${timeout})
-  list(JOIN arg_COMMAND " " command_line)
-  if(NOT result EQUAL 0)
-    message(FATAL_ERROR "FAILED: ${what} (${result})\n${command_line}\n${output}")
-  endif()
-  message(STATUS "ok: ${what}")
-  set(run_output "${output}" PARENT_SCOPE)
-endfunction()
-
-# check(<text> <condition>...): the condition as for if(), written with variable names rather than quoted
-# values, since its words reach if() again here (an empty or ';'-holding value would not survive that).
-function(check condition_text)
-  if(NOT (${ARGN}))
-    message(FATAL_ERROR "FAILED: ${condition_text}")
-  endif()
-  message(STATUS "ok: ${condition_text}")
-endfunction()
-
-function(same_path out a b)
-  file(REAL_PATH "${a}" real_a)
-  file(REAL_PATH "${b}" real_b)
-  if(real_a STREQUAL real_b)
-    set(${out} TRUE PARENT_SCOPE)
-  else()
-    set(${out} FALSE PARENT_SCOPE)
-  endif()
-endfunction()
-
-# The consumer must run and print the version of the headers it was built against.
-function(run_consumer program)
-  check("the consumer was built at ${program}" EXISTS "${program}")
-  run("the consumer runs" 60 COMMAND "${program}")
-  string(FIND "${run_output}" "apikeys ${EXPECTED_VERSION}\n" at_version)
-  string(FIND "${run_output}" "log in, create, fetch, remove: ok" at_ok)
-  if(at_version EQUAL -1 OR at_ok EQUAL -1)
-    message(FATAL_ERROR "FAILED: the consumer's output is not as expected (apikeys ${EXPECTED_VERSION}):\n${run_output}")
-  endif()
-  message(STATUS "consumer output:\n${run_output}")
-endfunction()
-
-# Configures and builds a tests/package/<MODE> project, runs its consumer, and leaves its build tree in
-# `consumer_build`.
-# The project is tests/package/<package_source>, where package_source defaults to MODE.
-function(consumer_configure_command out binary)
+# Configures and builds the tests/package/<package_source> project (package_source defaults to MODE) in
+# WORK_DIR/<MODE>, runs its consumer, and leaves its build tree in `consumer_build` and its configure output in
+# `configure_output`.
+function(build_mode_consumer)
   if(NOT package_source)
     set(package_source "${MODE}")
   endif()
-  set(configure "${CMAKE_COMMAND}" -S "${package_dir}/${package_source}" -B "${binary}" -G "${GENERATOR}"
-                "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}")
-  if(MAKE_PROGRAM)
-    list(APPEND configure "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
-  endif()
-  if(BUILD_TYPE)
-    list(APPEND configure "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}")
-  endif()
-  if(COMPILER_LAUNCHER)
-    list(APPEND configure "-DCMAKE_CXX_COMPILER_LAUNCHER=${COMPILER_LAUNCHER}")
-  endif()
-  if(sanitize_flags)
-    list(JOIN sanitize_flags " " flags)
-    list(APPEND configure "-DCMAKE_CXX_FLAGS=${flags}" "-DCMAKE_EXE_LINKER_FLAGS=${flags}")
-  endif()
-  list(APPEND configure ${ARGN})
-  set(${out} "${configure}" PARENT_SCOPE)
-endfunction()
-
-function(build_cmake_consumer)
   set(binary "${WORK_DIR}/${MODE}")
-  file(REMOVE_RECURSE "${binary}")
-  # Asks CMake for the build's targets, read back by check_library_only.
-  file(WRITE "${binary}/.cmake/api/v1/query/codemodel-v2" "")
-  consumer_configure_command(configure "${binary}" ${ARGN})
-  run("configure the ${MODE} consumer" 180 COMMAND ${configure})
-  set(configure_output "${run_output}" PARENT_SCOPE)
-  set(build "${CMAKE_COMMAND}" --build "${binary}")
-  if(BUILD_TYPE)
-    list(APPEND build --config "${BUILD_TYPE}")
-  endif()
-  run("build the ${MODE} consumer" 300 COMMAND ${build})
-  set(program "${binary}/consumer")
-  if(NOT EXISTS "${program}" AND BUILD_TYPE)
-    set(program "${binary}/${BUILD_TYPE}/consumer")  # a multi-config generator
-  endif()
+  build_cmake_consumer("the ${MODE} consumer" "${package_dir}/${package_source}" "${binary}" ${ARGN})
+  set(configure_output "${configure_output}" PARENT_SCOPE)
+  consumer_program(program "${binary}" consumer)
   run_consumer("${program}")
   set(consumer_build "${binary}" PARENT_SCOPE)
 endfunction()
 
-# expect_configure_failure(<what> <message> <configure args>...): configuring the consumer must fail, and
-# say <message>.
+# expect_configure_failure(<what> <message> <configure args>...): configuring the tests/package/<MODE>
+# consumer must fail, and say <message>.
 function(expect_configure_failure what message)
   set(binary "${WORK_DIR}/${MODE}_failure")
   file(REMOVE_RECURSE "${binary}")
-  consumer_configure_command(configure "${binary}" ${ARGN})
+  consumer_configure_command(configure "${package_dir}/${MODE}" "${binary}" ${ARGN})
   execute_process(COMMAND ${configure} RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE output
                   TIMEOUT 180)
   string(FIND "${output}" "${message}" at)
@@ -137,14 +51,6 @@ function(expect_configure_failure what message)
     message(FATAL_ERROR "FAILED: configuring with ${what} should fail saying '${message}' (exit ${result}):\n${output}")
   endif()
   message(STATUS "ok: configuring with ${what} fails, saying '${message}'")
-endfunction()
-
-# The adapter consumer must run and say it sent through its adapter.
-function(run_adapter_consumer program adapter)
-  check("the ${adapter} consumer was built at ${program}" EXISTS "${program}")
-  run("the ${adapter} consumer runs" 60 COMMAND "${program}")
-  string(FIND "${run_output}" "${adapter} adapter sends, and reports a refused connection: ok" at_ok)
-  check("the ${adapter} consumer's output is as expected" NOT at_ok EQUAL -1)
 endfunction()
 
 # installed_path(<out> <root> <file name> [<path regex>]): the one file of that name under <root> (whose path
@@ -155,20 +61,8 @@ function(installed_path out root name)
   if(ARGC GREATER 3)
     list(FILTER found INCLUDE REGEX "${ARGV3}")
   endif()
-  list(LENGTH found count)
-  if(NOT count EQUAL 1)
-    message(FATAL_ERROR "FAILED: expected one ${name} under ${root}, found ${count}: ${found}")
-  endif()
-  set(${out} "${found}" PARENT_SCOPE)
-endfunction()
-
-function(cache_value out binary name)
-  file(STRINGS "${binary}/CMakeCache.txt" lines REGEX "^${name}:[A-Z]+=")
-  if(lines MATCHES "^${name}:[A-Z]+=(.*)$")
-    set(${out} "${CMAKE_MATCH_1}" PARENT_SCOPE)
-  else()
-    set(${out} "" PARENT_SCOPE)
-  endif()
+  expect_one(one "${name} under ${root}" ${found})
+  set(${out} "${one}" PARENT_SCOPE)
 endfunction()
 
 # A project that pulls apikeys' source tree in gets the library only: no tests, examples or tools are
@@ -212,9 +106,7 @@ endfunction()
 if(MODE STREQUAL "install")
   file(REMOVE_RECURSE "${staging}" "${prefix}")
   set(install "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${staging}")
-  if(BUILD_TYPE)
-    list(APPEND install --config "${BUILD_TYPE}")
-  endif()
+  append_build_type(install --config)
   run("install apikeys into ${staging}" 120 COMMAND ${install})
 
   installed_path(config_file "${staging}" apikeysConfig.cmake)
@@ -297,24 +189,25 @@ if(MODE STREQUAL "find_package")
     list(APPEND required curl)
   endif()
   list(JOIN required "," required_arg)
-  build_cmake_consumer("-DCMAKE_PREFIX_PATH=${prefix}" "-DAPIKEYS_CONSUMER_REQUIRE=${required_arg}")
-  cache_value(apikeys_dir "${consumer_build}" apikeys_DIR)
-  same_path(from_prefix "${apikeys_dir}/apikeysConfig.cmake" "${prefix}/${config_file}")
-  check("find_package used the moved install (apikeys_DIR=${apikeys_dir})" from_prefix)
+  build_mode_consumer("-DCMAKE_PREFIX_PATH=${prefix}" "-DAPIKEYS_CONSUMER_REQUIRE=${required_arg}"
+                      "-DAPIKEYS_CONSUMER_VERSION=${EXPECTED_VERSION}")
+  check_found_config("${consumer_build}" "${prefix}/${config_file}" "the moved install")
   foreach(dependency IN ITEMS fmt simdjson)
     cache_value(dir "${consumer_build}" ${dependency}_DIR)
     check("apikeys' package config found ${dependency} (${dependency}_DIR=${dir})"
           dir)
   endforeach()
   # The installed apikeys::compiled: the same story, with the decoders from the static library.
-  run_consumer("${consumer_build}/consumer_compiled")
+  consumer_program(program "${consumer_build}" consumer_compiled)
+  run_consumer("${program}")
   # Each component is found exactly when its library is there, as in the build itself, and its target works.
   foreach(component IN ITEMS httplib curl)
     string(TOUPPER "${component}" upper)
     string(FIND "${configure_output}" "component ${component} found: TRUE" at)
     if(EXPECT_${upper})
       check("apikeys_${component}_FOUND, since its library is installed" NOT at EQUAL -1)
-      run_adapter_consumer("${consumer_build}/consumer_${component}" ${component})
+      consumer_program(program "${consumer_build}" consumer_${component})
+      run_adapter_consumer("${program}" ${component})
     else()
       check("no apikeys_${component}_FOUND, since its library is not installed" at EQUAL -1)
     endif()
@@ -334,11 +227,13 @@ if(MODE STREQUAL "find_package")
           configure_output MATCHES "apikeys::httplib is available, linking [^\n]*PkgConfig::")
     set(MODE find_package_httplib_cmake)
     set(package_source find_package)
-    build_cmake_consumer("-DCMAKE_PREFIX_PATH=${prefix}" "-DAPIKEYS_CONSUMER_REQUIRE=httplib"
-                         "-Dhttplib_DIR=${package_dir}/httplib_cmake_package")
+    build_mode_consumer("-DCMAKE_PREFIX_PATH=${prefix}" "-DAPIKEYS_CONSUMER_REQUIRE=httplib"
+                        "-DAPIKEYS_CONSUMER_VERSION=${EXPECTED_VERSION}"
+                        "-Dhttplib_DIR=${package_dir}/httplib_cmake_package")
     check("with cpp-httplib's CMake package, apikeys::httplib links httplib::httplib"
           configure_output MATCHES "apikeys::httplib is available, linking [^\n]*httplib::httplib")
-    run_adapter_consumer("${consumer_build}/consumer_httplib" httplib)
+    consumer_program(program "${consumer_build}" consumer_httplib)
+    run_adapter_consumer("${program}" httplib)
   endif()
   return()
 endif()
@@ -351,34 +246,7 @@ if(MODE STREQUAL "pkg_config")
   installed_path(umbrella "${prefix}" apikeys.hpp "(^|/)apikeys/apikeys\\.hpp$")
   get_filename_component(pc_dir "${prefix}/${pc_file}" DIRECTORY)
   string(REGEX REPLACE "/?apikeys/apikeys\\.hpp$" "" includedir "${umbrella}")
-  set(ENV{PKG_CONFIG_PATH} "${pc_dir}")
-  run("pkg-config --modversion apikeys" 30 COMMAND "${PKG_CONFIG}" --modversion apikeys)
-  string(STRIP "${run_output}" version)
-  check("pkg-config reports version ${EXPECTED_VERSION} (it says '${version}')" version STREQUAL EXPECTED_VERSION)
-  run("pkg-config --cflags --libs apikeys" 30 COMMAND "${PKG_CONFIG}" --cflags --libs apikeys)
-  string(STRIP "${run_output}" pkg_flags_text)
-  separate_arguments(pkg_flags UNIX_COMMAND "${pkg_flags_text}")
-  set(include_ok FALSE)
-  foreach(flag IN LISTS pkg_flags)
-    if(flag MATCHES "^-I(.+)$")
-      same_path(same "${CMAKE_MATCH_1}" "${prefix}/${includedir}")
-      if(same)
-        set(include_ok TRUE)
-      endif()
-    endif()
-  endforeach()
-  check("pkg-config points -I at the moved install (${pkg_flags_text})" include_ok)
-  foreach(library IN ITEMS -lfmt -lsimdjson)
-    check("pkg-config links ${library}" library IN_LIST pkg_flags)
-  endforeach()
-
-  set(binary "${WORK_DIR}/pkg_config")
-  file(REMOVE_RECURSE "${binary}")
-  file(MAKE_DIRECTORY "${binary}")
-  run("compile the pkg-config consumer" 300
-      COMMAND "${CXX_COMPILER}" -std=c++20 ${consumer_warnings} ${sanitize_flags}
-              "${package_dir}/consumer/main.cpp" ${pkg_flags} -o "${binary}/consumer")
-  run_consumer("${binary}/consumer")
+  pkg_config_consumer("${pc_dir}" "${prefix}/${includedir}" "the moved install" "${WORK_DIR}/pkg_config")
   return()
 endif()
 
@@ -390,13 +258,13 @@ if(USE_SINGLE_HEADER)
 endif()
 
 if(MODE STREQUAL "add_subdirectory")
-  build_cmake_consumer(${source_options})
+  build_mode_consumer(${source_options})
   check_library_only("${consumer_build}" "${consumer_build}/apikeys")
   return()
 endif()
 
 if(MODE STREQUAL "fetch_content")
-  build_cmake_consumer(${source_options})
+  build_mode_consumer(${source_options})
   check("FetchContent used the source tree in place" NOT EXISTS "${consumer_build}/_deps/apikeys-src")
   check_library_only("${consumer_build}" "${consumer_build}/_deps/apikeys-build")
   return()

@@ -9,63 +9,19 @@
 # `cpack -G DEB` packages BUILD_DIR as it was built (a Debug tree gives Debug, though stripped, programs) into
 # WORK_DIR/deb/packages: libapikeys-dev, and apikeys-tools with EXPECT_TOOLS. `dpkg-deb -x` puts both in
 # WORK_DIR/deb/root, as if installed there. The script checks their control fields and files, runs the
-# extracted tools, builds and runs tests/package/consumer/main.cpp against root/usr with find_package
-# (apikeys::apikeys and apikeys::compiled) and with pkg-config, and fails on any lintian error (E:). Without
-# lintian that last step is skipped, and says so.
+# extracted tools, builds and runs the tests/package/find_package project against root/usr (apikeys::apikeys,
+# apikeys::compiled, and the adapters the system has libraries for) and tests/package/consumer/main.cpp with
+# pkg-config, and fails on any lintian error (E:). Without lintian that last step is skipped, and says so.
+# The helpers it shares with run_consumer.cmake are in tests/package/common.cmake.
 
 cmake_minimum_required(VERSION 3.25)
+include("${CMAKE_CURRENT_LIST_DIR}/../common.cmake")  # run(), check(), the consumer builds and runs
 
-foreach(required IN ITEMS SOURCE_DIR BUILD_DIR WORK_DIR CXX_COMPILER GENERATOR EXPECTED_VERSION CPACK DPKG_DEB)
-  if(NOT DEFINED ${required} OR "${${required}}" STREQUAL "")
-    message(FATAL_ERROR "run_deb.cmake: -D${required}=... is required")
-  endif()
-endforeach()
+require_arguments(run_deb.cmake SOURCE_DIR BUILD_DIR WORK_DIR CXX_COMPILER GENERATOR EXPECTED_VERSION CPACK DPKG_DEB)
 
-set(deb_dir "${CMAKE_CURRENT_LIST_DIR}")
 set(work "${WORK_DIR}/deb")
 set(packages "${work}/packages")
 set(root "${work}/root")
-set(consumer_warnings -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror)
-set(sanitize_flags "")
-if(SANITIZE)
-  # The same flags the apikeys build gives its own programs: the packaged static library was built with them.
-  set(sanitize_flags "-fsanitize=${SANITIZE}" -fno-omit-frame-pointer -fno-sanitize-recover=all)
-endif()
-
-# run(<what> <timeout seconds> COMMAND ...): runs the command, stops the test with its output if it fails or
-# times out, and leaves its output in `run_output`.
-function(run what timeout)
-  cmake_parse_arguments(PARSE_ARGV 2 arg "" "" "COMMAND")
-  execute_process(COMMAND ${arg_COMMAND} RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE output
-                  TIMEOUT ${timeout})
-  list(JOIN arg_COMMAND " " command_line)
-  if(NOT result EQUAL 0)
-    message(FATAL_ERROR "FAILED: ${what} (${result})\n${command_line}\n${output}")
-  endif()
-  message(STATUS "ok: ${what}")
-  set(run_output "${output}" PARENT_SCOPE)
-endfunction()
-
-# check(<text> <condition>...): the condition as for if(), written with variable names rather than quoted
-# values, since its words reach if() again here (an empty or ';'-holding value would not survive that).
-function(check condition_text)
-  if(NOT (${ARGN}))
-    message(FATAL_ERROR "FAILED: ${condition_text}")
-  endif()
-  message(STATUS "ok: ${condition_text}")
-endfunction()
-
-# Whether <path> is <dir> or under it, once both are resolved.
-function(is_under out path dir)
-  file(REAL_PATH "${path}" real_path)
-  file(REAL_PATH "${dir}" real_dir)
-  string(FIND "${real_path}/" "${real_dir}/" at)
-  if(at EQUAL 0)
-    set(${out} TRUE PARENT_SCOPE)
-  else()
-    set(${out} FALSE PARENT_SCOPE)
-  endif()
-endfunction()
 
 function(control_field out deb field)
   run("dpkg-deb -f ${field} of ${deb}" 30 COMMAND "${DPKG_DEB}" -f "${deb}" ${field})
@@ -98,22 +54,8 @@ endfunction()
 function(the_one out list_var regex)
   set(found ${${list_var}})
   list(FILTER found INCLUDE REGEX "${regex}")
-  list(LENGTH found count)
-  if(NOT count EQUAL 1)
-    message(FATAL_ERROR "FAILED: expected one file matching ${regex} in ${list_var}, found ${count}: ${found}")
-  endif()
-  set(${out} "${found}" PARENT_SCOPE)
-endfunction()
-
-# The consumer must run and print the version of the headers it was built against.
-function(run_consumer program)
-  check("the consumer was built at ${program}" EXISTS "${program}")
-  run("${program} runs" 60 COMMAND "${program}")
-  string(FIND "${run_output}" "apikeys ${EXPECTED_VERSION}\n" at_version)
-  string(FIND "${run_output}" "log in, create, fetch, remove: ok" at_ok)
-  if(at_version EQUAL -1 OR at_ok EQUAL -1)
-    message(FATAL_ERROR "FAILED: the consumer's output is not as expected (apikeys ${EXPECTED_VERSION}):\n${run_output}")
-  endif()
+  expect_one(one "file matching ${regex} in ${list_var}" ${found})
+  set(${out} "${one}" PARENT_SCOPE)
 endfunction()
 
 # --- make the packages --------------------------------------------------------------------------------------
@@ -121,9 +63,7 @@ endfunction()
 file(REMOVE_RECURSE "${work}")
 file(MAKE_DIRECTORY "${packages}" "${root}")
 set(cpack_command "${CPACK}" -G DEB -B "${packages}" --config "${BUILD_DIR}/CPackConfig.cmake")
-if(BUILD_TYPE)
-  list(APPEND cpack_command -C "${BUILD_TYPE}")
-endif()
+append_build_type(cpack_command -C)
 execute_process(COMMAND ${cpack_command} WORKING_DIRECTORY "${BUILD_DIR}" RESULT_VARIABLE result
                 OUTPUT_VARIABLE output ERROR_VARIABLE output TIMEOUT 120)
 if(NOT result EQUAL 0)
@@ -265,65 +205,29 @@ endif()
 
 # --- consumers of the extracted libapikeys-dev --------------------------------------------------------------
 
+# The tests/package/find_package project, as run_consumer.cmake builds it against the moved install: the
+# package's apikeys::apikeys and apikeys::compiled, and the adapters whose libraries the system has.
 set(binary "${work}/find_package")
-set(configure "${CMAKE_COMMAND}" -S "${deb_dir}/consumer" -B "${binary}" -G "${GENERATOR}"
-              "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}" "-DCMAKE_PREFIX_PATH=${root}/usr"
-              "-DEXPECTED_VERSION=${EXPECTED_VERSION}")
-if(MAKE_PROGRAM)
-  list(APPEND configure "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
-endif()
-if(BUILD_TYPE)
-  list(APPEND configure "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}")
-endif()
-if(COMPILER_LAUNCHER)
-  list(APPEND configure "-DCMAKE_CXX_COMPILER_LAUNCHER=${COMPILER_LAUNCHER}")
-endif()
-if(sanitize_flags)
-  list(JOIN sanitize_flags " " flags)
-  list(APPEND configure "-DCMAKE_CXX_FLAGS=${flags}" "-DCMAKE_EXE_LINKER_FLAGS=${flags}")
-endif()
-run("configure the find_package consumer against ${root}/usr" 180 COMMAND ${configure})
-file(STRINGS "${binary}/CMakeCache.txt" apikeys_dir_line REGEX "^apikeys_DIR:")
-string(REGEX REPLACE "^apikeys_DIR:[A-Z]+=" "" apikeys_dir "${apikeys_dir_line}")
-is_under(from_root "${apikeys_dir}" "${root}")
-check("find_package found the extracted package (apikeys_DIR=${apikeys_dir})" from_root)
-set(build "${CMAKE_COMMAND}" --build "${binary}")
-if(BUILD_TYPE)
-  list(APPEND build --config "${BUILD_TYPE}")
-endif()
-run("build the find_package consumers (apikeys::apikeys and apikeys::compiled)" 300 COMMAND ${build})
+build_cmake_consumer("the find_package consumers against ${root}/usr" "${package_dir}/find_package" "${binary}"
+                     "-DCMAKE_PREFIX_PATH=${root}/usr" "-DAPIKEYS_CONSUMER_REQUIRE="
+                     "-DAPIKEYS_CONSUMER_VERSION=${EXPECTED_VERSION}")
+check_found_config("${binary}" "${root}/${config_file}" "the extracted package")
 foreach(program IN ITEMS consumer consumer_compiled)
-  set(path "${binary}/${program}")
-  if(NOT EXISTS "${path}" AND BUILD_TYPE)
-    set(path "${binary}/${BUILD_TYPE}/${program}")  # a multi-config generator
-  endif()
+  consumer_program(path "${binary}" ${program})
   run_consumer("${path}")
+endforeach()
+foreach(component IN ITEMS httplib curl)
+  if(configure_output MATCHES "component ${component} found: TRUE")
+    consumer_program(path "${binary}" consumer_${component})
+    run_adapter_consumer("${path}" ${component})
+  else()
+    message(STATUS "skipped: the ${component} consumer (the system has no library for the ${component} component)")
+  endif()
 endforeach()
 
 if(PKG_CONFIG)
   get_filename_component(pc_dir "${root}/${pc_file}" DIRECTORY)
-  set(ENV{PKG_CONFIG_PATH} "${pc_dir}")
-  run("pkg-config --modversion apikeys" 30 COMMAND "${PKG_CONFIG}" --modversion apikeys)
-  string(STRIP "${run_output}" version)
-  check("pkg-config reports version ${EXPECTED_VERSION} (it says '${version}')" version STREQUAL EXPECTED_VERSION)
-  run("pkg-config --cflags --libs apikeys" 30 COMMAND "${PKG_CONFIG}" --cflags --libs apikeys)
-  string(STRIP "${run_output}" pkg_flags_text)
-  separate_arguments(pkg_flags UNIX_COMMAND "${pkg_flags_text}")
-  set(include_ok FALSE)
-  foreach(flag IN LISTS pkg_flags)
-    if(flag MATCHES "^-I(.+)$")
-      is_under(under "${CMAKE_MATCH_1}" "${root}/usr/include")
-      if(under)
-        set(include_ok TRUE)
-      endif()
-    endif()
-  endforeach()
-  check("pkg-config points -I at the extracted headers (${pkg_flags_text})" include_ok)
-  file(MAKE_DIRECTORY "${work}/pkg_config")
-  run("compile the pkg-config consumer" 300
-      COMMAND "${CXX_COMPILER}" -std=c++20 ${consumer_warnings} ${sanitize_flags}
-              "${deb_dir}/../consumer/main.cpp" ${pkg_flags} -o "${work}/pkg_config/consumer")
-  run_consumer("${work}/pkg_config/consumer")
+  pkg_config_consumer("${pc_dir}" "${root}/usr/include" "the extracted headers" "${work}/pkg_config")
 else()
   message(STATUS "skipped: the pkg-config consumer (no pkg-config)")
 endif()
