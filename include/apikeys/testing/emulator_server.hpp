@@ -2,13 +2,14 @@
 #ifndef APIKEYS_TESTING_EMULATOR_SERVER_HPP
 #define APIKEYS_TESTING_EMULATOR_SERVER_HPP
 
+#include <dirent.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -17,24 +18,23 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
-#include <climits>
+#include <condition_variable>
 #include <cstddef>
-#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <utility>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <httplib.h>
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
 #include <openssl/err.h>
@@ -67,119 +67,11 @@ struct emulator_server_options {
 
 namespace detail {
 
-// A socket is ready, the server is stopping, or neither happened in time (or poll failed).
-enum class socket_wait { ready, stopping, timed_out };
-
-// Waits for `events` on `sock` while also watching the stop pipe, so that no worker sits out a timeout
-// once the server is told to stop. Readiness of the socket wins over the stop signal: bytes that have
-// already arrived are still read.
-inline socket_wait wait_socket(int sock, short events, int stop_fd, std::chrono::milliseconds timeout) {
-  using clock = std::chrono::steady_clock;
-  const auto deadline = clock::now() + timeout;
-  for (;;) {
-    pollfd fds[2] = {{sock, events, 0}, {stop_fd, POLLIN, 0}};
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-    const int n = ::poll(fds, 2, left.count() > 0 ? static_cast<int>(left.count()) : 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return socket_wait::timed_out;
-    // An error or hang-up counts as ready: the next recv or send reports it properly.
-    if (fds[0].revents != 0) return socket_wait::ready;
-    if (fds[1].revents != 0) return socket_wait::stopping;
-    if (n == 0) return socket_wait::timed_out;
-  }
-}
-
-inline std::chrono::milliseconds to_milliseconds(std::time_t sec, std::time_t usec) {
-  return std::chrono::milliseconds{static_cast<std::int64_t>(sec) * 1000 + static_cast<std::int64_t>(usec) / 1000};
-}
-
-inline void socket_address(int sock, bool peer, std::string& ip, int& port) {
-  sockaddr_storage address{};
-  socklen_t length = sizeof address;
-  auto* raw = reinterpret_cast<sockaddr*>(&address);
-  if ((peer ? ::getpeername(sock, raw, &length) : ::getsockname(sock, raw, &length)) != 0) return;
-  char host[NI_MAXHOST] = {};
-  char service[NI_MAXSERV] = {};
-  if (::getnameinfo(raw, length, host, sizeof host, service, sizeof service, NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-    return;
-  ip = host;
-  const std::string_view text{service};
-  (void)std::from_chars(text.data(), text.data() + text.size(), port);
-}
-
-// One accepted connection as httplib's request parser sees it. It lives as long as the connection (not
-// one request, as httplib's own stream does), so bytes a client sends ahead are kept for the next request.
-class connection_stream final : public httplib::Stream {
- public:
-  connection_stream(int sock, int stop_fd, std::chrono::milliseconds read_timeout,
-                    std::chrono::milliseconds write_timeout)
-      : sock_(sock), stop_fd_(stop_fd), read_timeout_(read_timeout), write_timeout_(write_timeout) {}
-
-  using httplib::Stream::write;
-
-  bool is_readable() const override {
-    return begin_ < end_ || wait_socket(sock_, POLLIN, stop_fd_, read_timeout_) == socket_wait::ready;
-  }
-  bool is_writable() const override {
-    return wait_socket(sock_, POLLOUT, stop_fd_, write_timeout_) == socket_wait::ready;
-  }
-
-  // httplib reads request lines one byte at a time, so reads are served from a buffer.
-  ssize_t read(char* ptr, size_t size) override {
-    if (begin_ == end_) {
-      if (!is_readable()) return -1;
-      ssize_t n = 0;
-      do {
-        n = ::recv(sock_, buffer_, sizeof buffer_, 0);
-      } while (n < 0 && errno == EINTR);
-      if (n <= 0) return n;
-      begin_ = 0;
-      end_ = static_cast<std::size_t>(n);
-    }
-    const std::size_t count = std::min(size, end_ - begin_);
-    std::memcpy(ptr, buffer_ + begin_, count);
-    begin_ += count;
-    return static_cast<ssize_t>(count);
-  }
-
-  ssize_t write(const char* ptr, size_t size) override {
-    if (!is_writable()) return -1;
-    ssize_t n = 0;
-    do {
-      // MSG_NOSIGNAL: a client that hung up must not kill the process with SIGPIPE.
-      n = ::send(sock_, ptr, size, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    return n;
-  }
-
-  void get_remote_ip_and_port(std::string& ip, int& port) const override { socket_address(sock_, true, ip, port); }
-  void get_local_ip_and_port(std::string& ip, int& port) const override { socket_address(sock_, false, ip, port); }
-  socket_t socket() const override { return sock_; }
-
-  /// True when a request has begun to arrive; false on an idle timeout or once the server stops.
-  bool wait_for_request(std::chrono::milliseconds idle_timeout) const {
-    return begin_ < end_ || wait_socket(sock_, POLLIN, stop_fd_, idle_timeout) == socket_wait::ready;
-  }
-
- private:
-  int sock_;
-  int stop_fd_;
-  std::chrono::milliseconds read_timeout_;
-  std::chrono::milliseconds write_timeout_;
-  char buffer_[4096] = {};
-  std::size_t begin_ = 0;
-  std::size_t end_ = 0;
-};
-
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
 struct ssl_ctx_deleter {
   void operator()(SSL_CTX* ctx) const noexcept { SSL_CTX_free(ctx); }
 };
 using ssl_ctx_ptr = std::unique_ptr<SSL_CTX, ssl_ctx_deleter>;
-
-struct ssl_deleter {
-  void operator()(SSL* ssl) const noexcept { SSL_free(ssl); }
-};
 
 // An encrypted key file is refused: OpenSSL's default would prompt for a pass phrase on the terminal.
 inline int refuse_pass_phrase(char*, int, int, void*) { return 0; }
@@ -221,180 +113,143 @@ inline result<ssl_ctx_ptr, std::string> make_tls_context(const std::string& cert
   return ctx;
 }
 
-// One accepted TLS connection as httplib's request parser sees it. The socket is non-blocking, so that
-// every wait for the peer (the handshake included) goes through wait_socket and ends when the server
-// stops; OpenSSL buffers what it has decrypted, so httplib's one-byte reads cost no system call.
-class tls_connection_stream final : public httplib::Stream {
- public:
-  tls_connection_stream(SSL* ssl, int sock, int stop_fd, std::chrono::milliseconds read_timeout,
-                        std::chrono::milliseconds write_timeout)
-      : ssl_(ssl), sock_(sock), stop_fd_(stop_fd), read_timeout_(read_timeout), write_timeout_(write_timeout) {}
+// The OpenSSL context of an httplib::SSLServer: tls_context() from cpp-httplib 0.31 (an untyped handle,
+// the SSL_CTX with the OpenSSL backend), ssl_context() before (deprecated from 0.31, gone from 0.43). A
+// template, so that the tests are substitutions.
+template <class Server>
+SSL_CTX* openssl_context(Server& server) {
+  if constexpr (requires { server.tls_context(); })
+    return static_cast<SSL_CTX*>(server.tls_context());
+  else
+    return server.ssl_context();
+}
 
-  using httplib::Stream::write;
+// Adjusts the context an httplib::SSLServer made. TLS 1.2 as the floor, which cpp-httplib sets itself
+// only from 0.16.1. And a client's end of stream without close_notify read as a plain end: stop() ends
+// the connections by shutting their reading side (see end_connections), and OpenSSL 3 would answer that
+// end with a fatal alert, so that a client that never spoke would get bytes instead of a quiet close.
+inline void adjust_tls_context(SSL_CTX* ctx) {
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+  SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+}
 
-  /// False when the client gave up, spoke something other than TLS, or the server stopped.
-  bool handshake() {
-    for (;;) {
-      const int r = SSL_accept(ssl_);
-      if (r == 1) return true;
-      if (!wait_for(r, read_timeout_)) return false;
-    }
-  }
-
-  bool is_readable() const override {
-    return SSL_pending(ssl_) > 0 || wait_socket(sock_, POLLIN, stop_fd_, read_timeout_) == socket_wait::ready;
-  }
-  bool is_writable() const override {
-    return wait_socket(sock_, POLLOUT, stop_fd_, write_timeout_) == socket_wait::ready;
-  }
-
-  ssize_t read(char* ptr, size_t size) override {
-    if (size == 0) return 0;
-    const int want = static_cast<int>(std::min<std::size_t>(size, INT_MAX));
-    for (;;) {
-      const int n = SSL_read(ssl_, ptr, want);
-      if (n > 0) return n;
-      if (SSL_get_error(ssl_, n) == SSL_ERROR_ZERO_RETURN) return 0;  // the client's close_notify
-      if (!wait_for(n, read_timeout_)) return -1;
-    }
-  }
-
-  ssize_t write(const char* ptr, size_t size) override {
-    if (size == 0) return 0;
-    const int want = static_cast<int>(std::min<std::size_t>(size, INT_MAX));
-    for (;;) {
-      // Without SSL_MODE_ENABLE_PARTIAL_WRITE a success writes all of `want`; a retry after WANT_WRITE
-      // must pass the same buffer, which this loop does.
-      const int n = SSL_write(ssl_, ptr, want);
-      if (n > 0) return n;
-      if (!wait_for(n, write_timeout_)) return -1;
-    }
-  }
-
-  void get_remote_ip_and_port(std::string& ip, int& port) const override { socket_address(sock_, true, ip, port); }
-  void get_local_ip_and_port(std::string& ip, int& port) const override { socket_address(sock_, false, ip, port); }
-  socket_t socket() const override { return sock_; }
-
-  /// True when a request has begun to arrive; false on an idle timeout or once the server stops.
-  bool wait_for_request(std::chrono::milliseconds idle_timeout) const {
-    return SSL_pending(ssl_) > 0 || wait_socket(sock_, POLLIN, stop_fd_, idle_timeout) == socket_wait::ready;
-  }
-
- private:
-  // After an SSL call returned `r`: waits for what OpenSSL needs from the socket; false when the call
-  // failed for good (or the wait did).
-  bool wait_for(int r, std::chrono::milliseconds timeout) const {
-    const int error = SSL_get_error(ssl_, r);
-    if (error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE) {
-      ERR_clear_error();
-      return false;
-    }
-    const short events = error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
-    return wait_socket(sock_, events, stop_fd_, timeout) == socket_wait::ready;
-  }
-
-  SSL* ssl_;
-  int sock_;
-  int stop_fd_;
-  std::chrono::milliseconds read_timeout_;
-  std::chrono::milliseconds write_timeout_;
-};
+/// An httplib::SSLServer with this certificate chain and key, or why they cannot be used. They are checked
+/// first with OpenSSL directly, for a precise reason (SSLServer only says it is not valid) and so that an
+/// encrypted key is refused rather than asked for on the terminal.
+inline result<std::unique_ptr<httplib::Server>, std::string> make_tls_server(const std::string& cert_path,
+                                                                             const std::string& key_path) {
+  if (auto checked = make_tls_context(cert_path, key_path); !checked) return unexpected{std::move(checked).error()};
+  auto server = std::make_unique<httplib::SSLServer>(cert_path.c_str(), key_path.c_str());
+  if (!server->is_valid())
+    return unexpected{fmt::format("cannot load '{}' and '{}' into the HTTPS server{}", cert_path, key_path,
+                                  take_openssl_reason())};
+  adjust_tls_context(openssl_context(*server));
+  ERR_clear_error();
+  return std::unique_ptr<httplib::Server>{std::move(server)};
+}
 #endif  // CPPHTTPLIB_OPENSSL_SUPPORT
 
-// httplib::Server whose connections end as soon as stop() is called. httplib's own keep-alive loop lets
-// an idle client hold its worker, and so stop(), for the whole keep-alive timeout; this class takes over
-// the per-connection loop through the virtual hook httplib's SSLServer uses, and watches a stop pipe.
-// For the same reason it does TLS itself rather than through SSLServer, whose loop is the same as Server's.
-class stoppable_server final : public httplib::Server {
+// Whether a socket's own address is one a listener bound to `listener` accepts on: the same port, and the
+// same address unless the listener's is the wildcard (then a connection's own address is a concrete one).
+inline bool accepted_on(const sockaddr_storage& listener, const sockaddr_storage& local) noexcept {
+  if (listener.ss_family != local.ss_family) return false;
+  if (listener.ss_family == AF_INET) {
+    const auto& l = reinterpret_cast<const sockaddr_in&>(listener);
+    const auto& s = reinterpret_cast<const sockaddr_in&>(local);
+    return l.sin_port == s.sin_port &&
+           (l.sin_addr.s_addr == htonl(INADDR_ANY) || l.sin_addr.s_addr == s.sin_addr.s_addr);
+  }
+  if (listener.ss_family == AF_INET6) {
+    const auto& l = reinterpret_cast<const sockaddr_in6&>(listener);
+    const auto& s = reinterpret_cast<const sockaddr_in6&>(local);
+    return l.sin6_port == s.sin6_port &&
+           (IN6_IS_ADDR_UNSPECIFIED(&l.sin6_addr) || IN6_ARE_ADDR_EQUAL(&l.sin6_addr, &s.sin6_addr));
+  }
+  return false;
+}
+
+// The peer ports of the connections whose answer is under way, from the emulator's handler (the request
+// body has been read by then) to httplib's logger. end_connections leaves them alone: cpp-httplib before
+// 0.20 writes only while the peer can still be read from. The logger runs once the answer is written,
+// or from 0.34 (whose writes no longer check) just before.
+class answering_ports {
  public:
-  stoppable_server() {
-    if (::pipe2(stop_pipe_, O_CLOEXEC) != 0) stop_pipe_[0] = stop_pipe_[1] = -1;
+  void add(int port) {
+    const std::lock_guard lock(mutex_);
+    ports_.insert(port);
   }
-  stoppable_server(const stoppable_server&) = delete;
-  stoppable_server& operator=(const stoppable_server&) = delete;
-  ~stoppable_server() override {
-    for (const int fd : stop_pipe_)
-      if (fd >= 0) ::close(fd);
+  // httplib also logs the answers it makes itself (a malformed request, say), which were never added.
+  void remove(int port) {
+    const std::lock_guard lock(mutex_);
+    if (const auto it = ports_.find(port); it != ports_.end()) ports_.erase(it);
   }
-
-  bool valid() const noexcept { return stop_pipe_[0] >= 0; }
-
-#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-  /// Serve HTTPS with this context; only before listening starts.
-  void use_tls(ssl_ctx_ptr context) noexcept { tls_context_ = std::move(context); }
-#endif
-
-  /// Wakes every worker waiting on a connection (the pipe stays readable) and closes the listener.
-  void stop_all() {
-    if (!stopping_.exchange(true)) {
-      const char byte = 1;
-      if (::write(stop_pipe_[1], &byte, 1) < 0) {
-        // One byte into an empty pipe does not fail; were it to, workers would still end at their idle timeout.
-      }
-    }
-    stop();
+  bool contains(int port) const {
+    const std::lock_guard lock(mutex_);
+    return ports_.count(port) != 0;
   }
 
  private:
-  bool process_and_close_socket(socket_t sock) override {
-    // Nagle's delay would add tens of milliseconds to every small answer a client waits for.
-    const int yes = 1;
-    ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
-    const auto read_timeout = to_milliseconds(read_timeout_sec_, read_timeout_usec_);
-    const auto write_timeout = to_milliseconds(write_timeout_sec_, write_timeout_usec_);
-    bool ok = false;
-#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-    if (tls_context_) {
-      ok = serve_tls(sock, read_timeout, write_timeout);
-    } else
-#endif
-    {
-      connection_stream stream(sock, stop_pipe_[0], read_timeout, write_timeout);
-      ok = serve(stream);
-    }
-    ::shutdown(sock, SHUT_RDWR);
-    ::close(sock);
-    return ok;
-  }
-
-  template <class Stream>
-  bool serve(Stream& stream) {
-    bool ok = false;
-    const std::chrono::milliseconds idle{static_cast<std::int64_t>(keep_alive_timeout_sec_) * 1000};
-    for (std::size_t left = keep_alive_max_count_; left > 0 && !stopping_.load(); --left) {
-      if (!stream.wait_for_request(idle)) break;
-      bool closed_by_client = false;
-      ok = process_request(stream, left == 1 || stopping_.load(), closed_by_client, nullptr);
-      if (!ok || closed_by_client) break;
-    }
-    return ok;
-  }
-
-#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-  bool serve_tls(socket_t sock, std::chrono::milliseconds read_timeout, std::chrono::milliseconds write_timeout) {
-    const int flags = ::fcntl(sock, F_GETFL);
-    if (flags < 0 || ::fcntl(sock, F_SETFL, flags | O_NONBLOCK) != 0) return false;
-    const std::unique_ptr<SSL, ssl_deleter> ssl{SSL_new(tls_context_.get())};
-    if (!ssl || SSL_set_fd(ssl.get(), sock) != 1) {
-      ERR_clear_error();
-      return false;
-    }
-    tls_connection_stream stream(ssl.get(), sock, stop_pipe_[0], read_timeout, write_timeout);
-    if (!stream.handshake()) return false;
-    const bool ok = serve(stream);
-    // close_notify, once and without waiting for the client's: the socket is closed right after. A
-    // client that already hung up makes this write fail, with SIGPIPE blocked (see emulator_server).
-    (void)SSL_shutdown(ssl.get());
-    ERR_clear_error();
-    return ok;
-  }
-
-  ssl_ctx_ptr tls_context_;
-#endif
-
-  int stop_pipe_[2] = {-1, -1};
-  std::atomic<bool> stopping_{false};
+  mutable std::mutex mutex_;
+  std::multiset<int> ports_;
 };
+
+inline int port_of(const sockaddr_storage& address) noexcept {
+  if (address.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(address).sin_port);
+  if (address.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(address).sin6_port);
+  return -1;
+}
+
+// If descriptor `fd` is a TCP connection accepted on `listener` and its request is not being answered,
+// ends its reading side. The socket is pinned by a duplicate descriptor before it is looked at, so that a
+// worker closing `fd` meanwhile, and the number going to another socket of the process, cannot make this
+// shut the wrong one.
+inline void end_reading_if_idle(int fd, const sockaddr_storage& listener, const answering_ports& answering) {
+  struct stat info {};
+  // Only sockets are duplicated: closing a duplicate of a file would drop the process's locks on it.
+  if (::fstat(fd, &info) != 0 || !S_ISSOCK(info.st_mode)) return;
+  const int pinned = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (pinned < 0) return;
+  int type = 0;
+  socklen_t type_size = sizeof type;
+  sockaddr_storage local{};
+  socklen_t local_size = sizeof local;
+  sockaddr_storage peer{};
+  socklen_t peer_size = sizeof peer;
+  if (::getsockopt(pinned, SOL_SOCKET, SO_TYPE, &type, &type_size) == 0 && type == SOCK_STREAM &&
+      ::getsockname(pinned, reinterpret_cast<sockaddr*>(&local), &local_size) == 0 &&
+      // The listener has no peer; a connection accepted from it does.
+      ::getpeername(pinned, reinterpret_cast<sockaddr*>(&peer), &peer_size) == 0 && accepted_on(listener, local) &&
+      !answering.contains(port_of(peer)))
+    ::shutdown(pinned, SHUT_RD);
+  ::close(pinned);
+}
+
+/// Ends the reading side of every connection this process accepted on `listener`, but those whose
+/// request is being answered. cpp-httplib offers no way to reach the connections its workers hold, and a
+/// worker waits on one for up to its read timeout (in a TLS handshake, or a request that stopped
+/// halfway) or its keep-alive timeout (between requests, before cpp-httplib 0.18.1), seconds either way.
+/// After this the wait sees the end of the stream at once and the connection ends. The descriptors are
+/// found in /proc/self/fd, or where there is none by trying each number up to the limit on open files.
+inline void end_connections(const sockaddr_storage& listener, const answering_ports& answering) {
+  if (listener.ss_family != AF_INET && listener.ss_family != AF_INET6) return;
+  if (DIR* dir = ::opendir("/proc/self/fd")) {
+    const int own = ::dirfd(dir);
+    while (const dirent* entry = ::readdir(dir)) {
+      const std::string_view name{entry->d_name};
+      int fd = -1;
+      const auto parsed = std::from_chars(name.data(), name.data() + name.size(), fd);
+      if (parsed.ec == std::errc{} && parsed.ptr == name.data() + name.size() && fd != own)
+        end_reading_if_idle(fd, listener, answering);
+    }
+    ::closedir(dir);
+    return;
+  }
+  rlimit files{};
+  const rlim_t limit = ::getrlimit(RLIMIT_NOFILE, &files) == 0 ? std::min<rlim_t>(files.rlim_cur, 1 << 16) : 1024;
+  for (rlim_t fd = 0; fd < limit; ++fd) end_reading_if_idle(static_cast<int>(fd), listener, answering);
+}
 
 inline std::optional<http_method> emulator_method(std::string_view method) {
   if (method == "GET" || method == "HEAD") return http_method::get;
@@ -404,7 +259,8 @@ inline std::optional<http_method> emulator_method(std::string_view method) {
   return std::nullopt;
 }
 
-// httplib files the peer's and its own address among the request headers; they never came over the wire.
+// cpp-httplib before 0.27 files the peer's and its own address among the request headers; they never came
+// over the wire.
 inline bool is_pseudo_header(std::string_view name) {
   return name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" || name == "LOCAL_PORT";
 }
@@ -440,10 +296,14 @@ inline void copy_response(const http_response& from, httplib::Response& to) {
 ///
 /// Two ways to start one: the constructor throws std::runtime_error when the address cannot be bound;
 /// `emulator_server::start` reports that as an error result instead and throws nothing of its own.
-/// The emulator must outlive the server. Linux (and POSIX systems with pipe2). When cpp-httplib has
-/// OpenSSL support this header calls libssl itself, so libssl must be linked (the apikeys::httplib target
-/// does it). Thread safety: every member may be called from any thread; stop() may be called
-/// concurrently with itself.
+/// The emulator must outlive the server. Linux (other POSIX systems work, with a slower stop()). Works
+/// with cpp-httplib 0.11.4 to 0.53.1 through its public API only. When cpp-httplib has OpenSSL support
+/// this header calls libssl itself, so libssl must be linked (the apikeys::httplib target does it).
+/// Requests are answered one at a time per connection: a client that sends a request before the answer
+/// to its previous one (HTTP pipelining) may lose the later ones, as cpp-httplib drops what it read
+/// ahead. Header values reach the emulator percent-decoded with cpp-httplib before 0.44, whose parser
+/// decodes them, and as sent from 0.44 on. Thread safety: every member may be called from any thread; stop() may be called concurrently
+/// with itself.
 class emulator_server {
  public:
 #if APIKEYS_HAS_EXCEPTIONS
@@ -477,7 +337,16 @@ class emulator_server {
   void stop() {
     const std::lock_guard lock(stop_mutex_);
     if (!thread_.joinable()) return;
-    server_->stop_all();
+    stopping_.store(true);
+    // Idle connections end before the listener closes, so that their workers see the end of the stream
+    // rather than the closed listener: cpp-httplib 0.17.3 to 0.19 follow the latter on TLS with a
+    // close_notify exchange that waits in steps of 100 ms for a client that is not reading.
+    detail::end_connections(address_, answering_);
+    server_->stop();
+    // With the listener closed, a worker ends its connection after the answer under way, which
+    // end_connections spares. A connection accepted just before the listener closed may reach its
+    // worker after a pass, and an answer may end, so the passes go on until the workers are done.
+    while (!wait_for_listen_end(std::chrono::milliseconds{10})) detail::end_connections(address_, answering_);
     thread_.join();
   }
 
@@ -485,12 +354,7 @@ class emulator_server {
   struct no_throw {};
 
   emulator_server(emulator& emu, emulator_server_options options, no_throw) : emu_(emu), options_(std::move(options)) {
-    server_ = std::make_unique<detail::stoppable_server>();
-    if (!server_->valid()) {
-      error_ = "cannot create the stop pipe";
-      return;
-    }
-    if (!configure_tls()) return;
+    if (!make_server()) return;
     configure();
     if (!bind()) return;
 
@@ -500,17 +364,21 @@ class emulator_server {
     emu_.set_hostname(base_url_, (tls_ ? "wss://" : "ws://") + authority_);
 
     thread_ = std::thread([this] {
-      if (tls_) {
-        // OpenSSL writes to the socket with write(), which raises SIGPIPE when a client has hung up and
-        // would kill the process. httplib's workers are started from this thread and inherit its mask;
-        // a blocked SIGPIPE stays pending in the worker, harmlessly, and the write fails with EPIPE.
-        sigset_t pipe_signal;
-        sigemptyset(&pipe_signal);
-        sigaddset(&pipe_signal, SIGPIPE);
-        ::pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
-      }
+      // Writing to a client that has hung up raises SIGPIPE, which kills the process unless ignored:
+      // httplib writes with send() without MSG_NOSIGNAL, and OpenSSL with write(). httplib::Server's
+      // constructor ignores SIGPIPE for the whole process, but the program may have set it back since.
+      // httplib's workers are started from this thread and inherit its mask; a blocked SIGPIPE stays
+      // pending in the worker, harmlessly, and the write fails with EPIPE.
+      sigset_t pipe_signal;
+      sigemptyset(&pipe_signal);
+      sigaddset(&pipe_signal, SIGPIPE);
+      ::pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
       server_->listen_after_bind();
-      listen_returned_.store(true);
+      {
+        const std::lock_guard lock(listen_end_mutex_);
+        listen_returned_.store(true);
+      }
+      listen_end_.notify_all();
     });
     // httplib's stop() does nothing until its accept loop has begun, so a stop() right after
     // construction would never end: wait for the loop (it starts at once; the bound is a safety net).
@@ -529,19 +397,22 @@ class emulator_server {
     started_ = true;
   }
 
-  bool configure_tls() {
-    if (options_.tls_cert_path.empty() && options_.tls_key_path.empty()) return true;
+  bool make_server() {
+    if (options_.tls_cert_path.empty() && options_.tls_key_path.empty()) {
+      server_ = std::make_unique<httplib::Server>();
+      return true;
+    }
     if (options_.tls_cert_path.empty() || options_.tls_key_path.empty()) {
       error_ = "TLS needs both a certificate and a private key";
       return false;
     }
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-    auto context = detail::make_tls_context(options_.tls_cert_path, options_.tls_key_path);
-    if (!context) {
-      error_ = std::move(context).error();
+    auto server = detail::make_tls_server(options_.tls_cert_path, options_.tls_key_path);
+    if (!server) {
+      error_ = std::move(server).error();
       return false;
     }
-    server_->use_tls(std::move(context).value());
+    server_ = std::move(server).value();
     tls_ = true;
     scheme_ = "https";
     return true;
@@ -551,12 +422,21 @@ class emulator_server {
 #endif
   }
 
+  /// True once the server thread's listen has returned (its workers are joined by then).
+  bool wait_for_listen_end(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(listen_end_mutex_);
+    return listen_end_.wait_for(lock, timeout, [this] { return listen_returned_.load(); });
+  }
+
   void configure() {
     const std::size_t threads = options_.threads == 0 ? 1 : options_.threads;
     server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     server_->set_keep_alive_max_count(10000);
     server_->set_keep_alive_timeout(5);
     server_->set_payload_max_length(1 << 20);
+    // Nagle's delay would add tens of milliseconds to every small answer a client waits for. (httplib
+    // before 0.40 sets it on the listener only, which Linux copies to the connections accepted from it.)
+    server_->set_tcp_nodelay(true);
     // httplib's default adds SO_REUSEPORT, which lets a second server bind a port that is in use and
     // silently share it; SO_REUSEADDR alone still allows a quick restart on the same port.
     server_->set_socket_options([this](socket_t sock) {
@@ -575,6 +455,24 @@ class emulator_server {
       handle(req, res);
       return httplib::Server::HandlerResponse::Handled;
     });
+    server_->set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      const bool from_emulator = std::exchange(answered_on_this_thread(), false);
+      if (stopping_.load()) {
+        // The connection ends after this answer; the client should not try to reuse it.
+        if (res.get_header_value("Connection") != "close") {
+          res.headers.erase("Keep-Alive");
+          res.set_header("Connection", "close");
+        }
+      } else if (from_emulator && res.status >= 400 && req.get_header_value("Connection") != "close") {
+        // From cpp-httplib 0.28 every answer of 400 or more says Connection: close, though the server
+        // keeps the connection open; the emulator's errors are ordinary answers, and the connection stays
+        // usable as with earlier versions (and App Services). httplib's own error answers, for requests
+        // it could not read, never pass through handle() and keep their close.
+        res.headers.erase("Connection");
+      }
+    });
+    server_->set_logger(
+        [this](const httplib::Request& req, const httplib::Response&) { answering_.remove(req.remote_port); });
     server_->Get(".*", handler);
     server_->Post(".*", handler);
     server_->Put(".*", handler);
@@ -599,11 +497,25 @@ class emulator_server {
     // httplib listens with a backlog of 5, so a test suite connecting many clients at once overflows it
     // and the kernel drops connection attempts that are then retried a second later. Linux lets a second
     // listen() raise it.
-    if (listener_ >= 0) ::listen(listener_, SOMAXCONN);
+    if (listener_ >= 0) {
+      ::listen(listener_, SOMAXCONN);
+      // stop() finds the connections accepted on it by this address.
+      socklen_t size = sizeof address_;
+      if (::getsockname(listener_, reinterpret_cast<sockaddr*>(&address_), &size) != 0) address_ = {};
+    }
     return true;
   }
 
+  // Set by handle() for the post-routing handler, which httplib calls next on the same thread for the
+  // same request.
+  static bool& answered_on_this_thread() noexcept {
+    static thread_local bool answered = false;
+    return answered;
+  }
+
   void handle(const httplib::Request& req, httplib::Response& res) {
+    answering_.add(req.remote_port);
+    answered_on_this_thread() = true;
     const auto start_time = std::chrono::steady_clock::now();
     const auto method = detail::emulator_method(req.method);
     http_response answer;
@@ -630,8 +542,10 @@ class emulator_server {
 
   emulator& emu_;
   emulator_server_options options_;
-  std::unique_ptr<detail::stoppable_server> server_;
+  std::unique_ptr<httplib::Server> server_;
   socket_t listener_ = INVALID_SOCKET;
+  sockaddr_storage address_{};
+  detail::answering_ports answering_;
   int port_ = 0;
   bool tls_ = false;
   std::string scheme_ = "http";
@@ -640,6 +554,9 @@ class emulator_server {
   std::string error_;
   bool started_ = false;
   std::atomic<bool> listen_returned_{false};
+  std::atomic<bool> stopping_{false};
+  std::mutex listen_end_mutex_;
+  std::condition_variable listen_end_;
   std::mutex stop_mutex_;
   std::thread thread_;
 };
