@@ -77,6 +77,29 @@ void take_headers(Headers& from, std::vector<http_header>& out) {
   }
 }
 
+// Error values later releases added (0.11 has none of them); false where the release lacks the value.
+template <class E = httplib::Error>
+constexpr bool is_hostname_refusal(E e) {
+  if constexpr (requires { E::SSLServerHostnameVerification; })
+    return e == E::SSLServerHostnameVerification;
+  else
+    return false;
+}
+template <class E = httplib::Error>
+constexpr bool is_read_timeout(E e) {
+  if constexpr (requires { E::Timeout; })
+    return e == E::Timeout;
+  else
+    return false;
+}
+template <class E = httplib::Error>
+constexpr bool is_connection_closed(E e) {
+  if constexpr (requires { E::ConnectionClosed; })
+    return e == E::ConnectionClosed;
+  else
+    return false;
+}
+
 /// OpenSSL's verification result for a refused certificate, where the release exposes it (0.11 does).
 template <class Client>
 long openssl_verify_result([[maybe_unused]] const Client& client) {
@@ -287,6 +310,11 @@ inline transport_error map_httplib_error(httplib::Error e, const std::string& or
     case Error::ExceedRedirectCount:
       return too_many_redirects_error(origin, cause);
     default:
+      // The certificate is valid but names another host (later releases tell this apart).
+      if (is_hostname_refusal(e)) return certificate_refused_error(origin, cause);
+      if (is_read_timeout(e) || (budget_spent && is_connection_closed(e)))
+        return response_timeout_error(origin, budget, cause);
+      if (is_connection_closed(e)) return closed_before_response_error(origin, cause);
       return request_failed_error(origin, cause);
   }
 }
