@@ -113,6 +113,10 @@ TEST_CASE("the request goes out with exactly its own headers and httplib's Host,
     CHECK(head.request_line == wc.request_line);
     auto expected = common;
     expected.insert(wc.extra.begin(), wc.extra.end());
+    // Later cpp-httplib releases (0.53 among them) add Accept-Encoding to every request, empty when built
+    // without compression: "identity only", which asks for nothing apikeys would have to undo. Nothing
+    // else may be added.
+    if (head.header_lines.count("Accept-Encoding: ") == 1) expected.insert("Accept-Encoding: ");
     CHECK(head.header_lines == expected);
     CHECK(head.body == wc.body);
   }
@@ -142,10 +146,12 @@ TEST_CASE("response headers arrive with every name and value as sent, duplicates
   CHECK(r->body == "{}");
   std::multiset<std::string> lines;
   for (const auto& h : r->headers) lines.insert(h.name + ": " + h.value);
-  // httplib 0.11 drops a header whose value is empty ("Empty:"); the rest arrive untouched.
-  CHECK(lines == std::multiset<std::string>{"x-lower: a", "X-LOWER: b", "Set-Cookie: one=1", "Set-Cookie: two=2",
-                                            "Content-Type: application/json", "Content-Length: 2",
-                                            "Connection: close"});
+  // httplib 0.11 drops a header whose value is empty ("Empty:"), later releases keep it; the rest arrive
+  // untouched.
+  std::multiset<std::string> expected{"x-lower: a", "X-LOWER: b", "Set-Cookie: one=1", "Set-Cookie: two=2",
+                                      "Content-Type: application/json", "Content-Length: 2", "Connection: close"};
+  if (lines.count("Empty: ") == 1) expected.insert("Empty: ");
+  CHECK(lines == expected);
 }
 
 TEST_CASE("a 1 MiB body travels both ways, and the response body has padding for simdjson") {
