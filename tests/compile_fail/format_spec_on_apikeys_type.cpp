@@ -1,4 +1,4 @@
-// expect: (throw_format_error|report_error).*apikeys types take no format spec
+// expect: (on_error|report_error).*apikeys types take no format spec
 // apikeys types print through fmt with "{}" only: a format spec (width, fill, a type) is rejected while the
 // format string is checked at compile time, rather than ignored or applied to a secret's plaintext.
 #include <apikeys/secret.hpp>
