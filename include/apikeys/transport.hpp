@@ -3,6 +3,7 @@
 #define APIKEYS_TRANSPORT_HPP
 
 #include <concepts>
+#include <exception>
 #include <ostream>
 #include <string>
 #include <type_traits>
@@ -12,6 +13,7 @@
 #include "error.hpp"
 #include "http.hpp"
 #include "result.hpp"
+#include "version.hpp"
 
 namespace apikeys {
 
@@ -54,6 +56,34 @@ constexpr bool check_transport() {
                 "apikeys::http_response or apikeys::result<apikeys::http_response, apikeys::transport_error>");
   return true;
 }
+
+/// Runs `attempt()`, a call into a user's transport. Should it throw, `on_throw(failure)` makes the
+/// answer instead, with the exception as a transport_error: no exception from a transport ever escapes
+/// into apikeys' callers or its completion threads. The one place apikeys catches a transport's throws.
+template <class Attempt, class OnThrow>
+decltype(auto) contain_transport_throw(Attempt&& attempt, [[maybe_unused]] OnThrow&& on_throw) {
+#if APIKEYS_HAS_EXCEPTIONS
+  try {
+#endif
+    return std::forward<Attempt>(attempt)();
+#if APIKEYS_HAS_EXCEPTIONS
+  } catch (const std::exception& ex) {
+    return std::forward<OnThrow>(on_throw)(transport_error{errc::transport_error, std::string{"the transport threw: "} + ex.what()});
+  } catch (...) {
+    return std::forward<OnThrow>(on_throw)(transport_error{errc::transport_error, "the transport threw an unknown exception"});
+  }
+#endif
+}
+
+/// One send(), whatever the transport returns or throws, as a send_result.
+template <class Transport>
+result<http_response, transport_error> guarded_send(Transport& transport, const http_request& request) {
+  return contain_transport_throw([&]() -> result<http_response, transport_error> { return transport.send(request); },
+                                 [](transport_error failure) -> result<http_response, transport_error> {
+                                   return unexpected{std::move(failure)};
+                                 });
+}
+
 }  // namespace detail
 
 }  // namespace apikeys

@@ -2,7 +2,6 @@
 #ifndef APIKEYS_DETAIL_EXCHANGE_HPP
 #define APIKEYS_DETAIL_EXCHANGE_HPP
 
-#include <exception>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -11,19 +10,13 @@
 #include "../decoder.hpp"
 #include "../error.hpp"
 #include "../http.hpp"
+#include "../operations/common.hpp"
 #include "../result.hpp"
 #include "../secret.hpp"
 #include "../transport.hpp"
 #include "../version.hpp"
 
 namespace apikeys::detail {
-
-inline api_error client_error(errc code, std::string message) {
-  api_error e;
-  e.code = code;
-  e.message = std::move(message);
-  return e;
-}
 
 inline api_error from_transport_error(transport_error&& failure) {
   api_error e;
@@ -32,36 +25,21 @@ inline api_error from_transport_error(transport_error&& failure) {
   return e;
 }
 
-// A request may hold a bearer token and credentials, a response a key value or tokens: once a call is done
-// with them, their bytes are zeroed rather than left in freed memory.
-inline void wipe(http_request& request) noexcept {
-  for (auto& h : request.headers)
-    if (iequals(h.name, "authorization")) secure_wipe(h.value.data(), h.value.size());
-  secure_wipe(request.body.data(), request.body.size());
-}
-inline void wipe(http_response& response) noexcept { secure_wipe(response.body.data(), response.body.size()); }
-
 // One exchange: whatever the transport does (returns, reports, throws), the caller gets a response or
 // a transport-kind api_error; an HTTP status is never mistaken for a transport failure or the reverse.
 template <class Transport>
 result<http_response> send(Transport& transport, const http_request& request) {
-#if APIKEYS_HAS_EXCEPTIONS
-  try {
-#endif
-    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(transport.send(request))>, http_response>) {
-      return transport.send(request);
-    } else {
-      auto sent = transport.send(request);
-      if (!sent) return unexpected{from_transport_error(std::move(sent).error())};
-      return std::move(*sent);
-    }
-#if APIKEYS_HAS_EXCEPTIONS
-  } catch (const std::exception& ex) {
-    return unexpected{client_error(errc::transport_error, std::string{"the transport threw: "} + ex.what())};
-  } catch (...) {
-    return unexpected{client_error(errc::transport_error, "the transport threw an unknown exception")};
-  }
-#endif
+  return contain_transport_throw(
+      [&]() -> result<http_response> {
+        if constexpr (std::is_same_v<std::remove_cvref_t<decltype(transport.send(request))>, http_response>) {
+          return transport.send(request);
+        } else {
+          auto sent = transport.send(request);
+          if (!sent) return unexpected{from_transport_error(std::move(sent).error())};
+          return std::move(*sent);
+        }
+      },
+      [](transport_error failure) -> result<http_response> { return unexpected{from_transport_error(std::move(failure))}; });
 }
 
 // Whether a request that got no response may still have been carried out: only a failure that proves

@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -51,10 +50,6 @@ inline api_error cancelled_error() {
   return client_error(errc::cancelled, "the executor shut down before the call started");
 }
 
-inline send_result_type transport_threw(const char* what) {
-  return unexpected{transport_error{errc::transport_error, std::string{"the transport threw: "} + what}};
-}
-
 // An async_send's answer, finished like a sync one: a transport failure mapped, then exchange.hpp's finish.
 inline result<http_response> finish_exchange(http_request& request, send_result_type&& sent) {
   if (!sent) return finish_exchange(request, result<http_response>{unexpected{from_transport_error(std::move(sent).error())}});
@@ -77,17 +72,8 @@ send_result_type blocking_send(Transport& transport, const http_request& request
   };
   // Shared, so a transport that calls late (or twice) never touches a dead stack frame.
   auto shared = std::make_shared<slot>();
-#if APIKEYS_HAS_EXCEPTIONS
-  try {
-#endif
-    transport.async_send(request, [shared](send_result_type sent) { shared->fill(std::move(sent)); });
-#if APIKEYS_HAS_EXCEPTIONS
-  } catch (const std::exception& ex) {
-    shared->fill(transport_threw(ex.what()));
-  } catch (...) {
-    shared->fill(transport_threw("an unknown exception"));
-  }
-#endif
+  contain_transport_throw([&] { transport.async_send(request, [shared](send_result_type sent) { shared->fill(std::move(sent)); }); },
+                          [&](transport_error failure) { shared->fill(unexpected{std::move(failure)}); });
   std::unique_lock lock(shared->mutex);
   shared->ready.wait(lock, [&] { return shared->value.has_value(); });
   return std::move(*shared->value);
@@ -135,17 +121,8 @@ class exchange_completion {
 template <class Transport, class Done>
 void async_exchange(Transport& transport, http_request& request, Done&& done) {
   const exchange_completion<std::decay_t<Done>> completion(request, std::forward<Done>(done));
-#if APIKEYS_HAS_EXCEPTIONS
-  try {
-#endif
-    transport.async_send(std::as_const(request), completion);
-#if APIKEYS_HAS_EXCEPTIONS
-  } catch (const std::exception& ex) {
-    completion(transport_threw(ex.what()));
-  } catch (...) {
-    completion(transport_threw("an unknown exception"));
-  }
-#endif
+  contain_transport_throw([&] { transport.async_send(std::as_const(request), completion); },
+                          [&](transport_error failure) { completion(unexpected{std::move(failure)}); });
 }
 
 /// Runs a machine to the end on this thread: the whole call, blocking.

@@ -6,7 +6,6 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
-#include <exception>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -115,18 +114,6 @@ class event_loop_transport {
     return unexpected{transport_error{errc::connection_reset, "the event loop stopped"}};
   }
 
-  send_result_type answer(const http_request& request) {
-#if APIKEYS_HAS_EXCEPTIONS
-    try {
-      return inner_.send(request);
-    } catch (const std::exception& ex) {
-      return unexpected{transport_error{errc::transport_error, std::string{"the transport threw: "} + ex.what()}};
-    }
-#else
-    return inner_.send(request);
-#endif
-  }
-
   void run() {
     for (;;) {
       job next{};
@@ -138,7 +125,7 @@ class event_loop_transport {
         queue_.pop_front();
       }
       std::this_thread::sleep_until(next.due);
-      next.completion(answer(*next.request));
+      next.completion(apikeys::detail::guarded_send(inner_, *next.request));
     }
   }
 

@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <exception>
 #include <functional>
 #include <optional>
 #include <random>
@@ -129,23 +128,6 @@ inline std::optional<std::chrono::milliseconds> parse_retry_after(std::string_vi
 // session, so a second one is a second key or session.
 constexpr bool idempotent(http_method m) noexcept { return m != http_method::post; }
 
-// One attempt, as detail::send does it: whatever the transport does (returns, reports, throws), the answer
-// is a response or a transport_error.
-template <class Transport>
-result<http_response, transport_error> send_once(Transport& transport, const http_request& request) {
-#if APIKEYS_HAS_EXCEPTIONS
-  try {
-#endif
-    return transport.send(request);  // an http_response converts, a result is passed on
-#if APIKEYS_HAS_EXCEPTIONS
-  } catch (const std::exception& ex) {
-    return unexpected{transport_error{errc::transport_error, std::string{"the transport threw: "} + ex.what()}};
-  } catch (...) {
-    return unexpected{transport_error{errc::transport_error, "the transport threw an unknown exception"}};
-  }
-#endif
-}
-
 // The copy of a request made to cut its timeout holds the bearer token and body too: wipe it when done.
 struct wiped_request {
   std::optional<http_request> request;
@@ -217,7 +199,7 @@ class retrying_transport {
           sent = &*capped.request;
         }
       }
-      auto answer = detail::send_once(inner_, *sent);
+      auto answer = apikeys::detail::guarded_send(inner_, *sent);
       if (attempt >= options_.max_attempts || !retryable(request.method, answer))
         return finish(std::move(answer), attempt);
       const auto delay = delay_before(attempt, answer);
