@@ -16,6 +16,8 @@
 #include "session.hpp"
 #include "decoder.hpp"
 #include "operations.hpp"
+#include "operations/keys.hpp"
+#include "operations/auth.hpp"
 #include "error_policy.hpp"
 #include "executor.hpp"
 #include "thread_pool.hpp"

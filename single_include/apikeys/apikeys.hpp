@@ -872,6 +872,34 @@ constexpr bool check_transport() {
                 "apikeys::http_response or apikeys::result<apikeys::http_response, apikeys::transport_error>");
   return true;
 }
+
+/// Runs `attempt()`, a call into a user's transport. Should it throw, `on_throw(failure)` makes the
+/// answer instead, with the exception as a transport_error: no exception from a transport ever escapes
+/// into apikeys' callers or its completion threads. The one place apikeys catches a transport's throws.
+template <class Attempt, class OnThrow>
+decltype(auto) contain_transport_throw(Attempt&& attempt, [[maybe_unused]] OnThrow&& on_throw) {
+#if APIKEYS_HAS_EXCEPTIONS
+  try {
+#endif
+    return std::forward<Attempt>(attempt)();
+#if APIKEYS_HAS_EXCEPTIONS
+  } catch (const std::exception& ex) {
+    return std::forward<OnThrow>(on_throw)(transport_error{errc::transport_error, std::string{"the transport threw: "} + ex.what()});
+  } catch (...) {
+    return std::forward<OnThrow>(on_throw)(transport_error{errc::transport_error, "the transport threw an unknown exception"});
+  }
+#endif
+}
+
+/// One send(), whatever the transport returns or throws, as a send_result.
+template <class Transport>
+result<http_response, transport_error> guarded_send(Transport& transport, const http_request& request) {
+  return contain_transport_throw([&]() -> result<http_response, transport_error> { return transport.send(request); },
+                                 [](transport_error failure) -> result<http_response, transport_error> {
+                                   return unexpected{std::move(failure)};
+                                 });
+}
+
 }  // namespace detail
 
 }  // namespace apikeys
@@ -2111,6 +2139,317 @@ APIKEYS_DECL void build_location(http_request& out, std::string_view base_url, s
 
 #endif  // APIKEYS_OPERATIONS_HPP
 // ---- end apikeys/operations.hpp ----
+// ---- begin apikeys/operations/keys.hpp ----
+// apikeys key operations: the six calls on a user's API keys, each one descriptor (docs/architecture.md).
+#ifndef APIKEYS_OPERATIONS_KEYS_HPP
+#define APIKEYS_OPERATIONS_KEYS_HPP
+
+// ---- begin apikeys/operations/common.hpp ----
+// apikeys operations, what every descriptor shares: what a call needs, its wording, wiping its messages.
+#ifndef APIKEYS_OPERATIONS_COMMON_HPP
+#define APIKEYS_OPERATIONS_COMMON_HPP
+
+namespace apikeys::ops {
+
+/// What a call needs before it can be built, besides its own arguments; the client core provides it.
+enum class prerequisite {
+  none,           ///< nothing (the location lookup itself)
+  location,       ///< the app's host, looked up once (log in, register)
+  refresh_token,  ///< a logged-in session; its refresh token is the bearer, and a 401 ends the session
+  access_token,   ///< a logged-in session; its access token is the bearer (the profile)
+};
+
+}  // namespace apikeys::ops
+
+namespace apikeys::detail {
+
+inline api_error client_error(errc code, std::string message) {
+  api_error e;
+  e.code = code;
+  e.message = std::move(message);
+  return e;
+}
+
+/// An error worded for its call: `context` says what was being done, and to which key. A key's name is
+/// left out when the name itself was refused (the message says why) or there is none. The action alone
+/// keeps a context an inner step already gave (a log in whose location lookup failed says so).
+inline api_error in_context(api_error error, std::string_view action) {
+  if (error.context.empty()) error.context.assign(action);
+  return error;
+}
+inline api_error in_context(api_error error, std::string_view action, const object_id& id) {
+  error.context.assign(action).append(" ").append(id.to_string());
+  return error;
+}
+inline api_error in_context(api_error error, std::string_view action, std::string_view name) {
+  error.context.assign(action);
+  if (!name.empty() && error.code != errc::invalid_argument) error.context.append(" \"").append(name).append("\"");
+  return error;
+}
+
+// A request may hold a bearer token and credentials, a response a key value or tokens: once a call is done
+// with them, their bytes are zeroed rather than left in freed memory.
+inline void wipe(http_request& request) noexcept {
+  for (auto& h : request.headers)
+    if (iequals(h.name, "authorization")) secure_wipe(h.value.data(), h.value.size());
+  secure_wipe(request.body.data(), request.body.size());
+}
+inline void wipe(http_response& response) noexcept { secure_wipe(response.body.data(), response.body.size()); }
+
+}  // namespace apikeys::detail
+
+#endif  // APIKEYS_OPERATIONS_COMMON_HPP
+// ---- end apikeys/operations/common.hpp ----
+namespace apikeys::ops {
+
+// A descriptor is a plain value: the call's arguments, and what the client core needs to know to run it.
+//   value_type       what the call gives back
+//   needs            what it needs besides its arguments (common.hpp: the refresh token, here)
+//   check()          optional: refuses bad arguments before anything is sent
+//   build(r, ctx)    fills the request; ctx carries the host, the token and the timeout
+//   decode(answer)   makes the value of a 2xx answer (classified already: it carries no error)
+//   fail(error)      words an error (the call and its subject in `context`), or turns it into a value
+// The client core (detail/client_core.hpp) adds the rest: the session, sending, classifying, a 401.
+// A descriptor holds its arguments by value: an executor may run the call after the caller's frame is gone.
+
+/// Create a key named `name`: POST /auth/api_keys. Its answer is the only one that holds the key's value.
+struct create_key {
+  using value_type = api_key;
+  static constexpr prerequisite needs = prerequisite::refresh_token;
+  std::string name;
+
+  std::optional<api_error> check() const { return validate_key_name(name); }
+  std::optional<api_error> build(http_request& request, const request_context& ctx) const {
+    return build_create_key(request, ctx, name);
+  }
+  result<api_key> decode(http_response& response) const {
+    auto key = decode_created_key(response);
+    apikeys::detail::wipe(response);
+    if (!key) {
+      // The server said 201: the key exists, but its value, shown only in this answer, is lost.
+      api_error error = std::move(key).error();
+      error.outcome_unknown = true;
+      return fail(std::move(error));
+    }
+    // An answer about another key (a proxy's stale or crossed answer) would hand the caller a value for a
+    // key they did not ask for, while the one they asked for may exist with its value lost.
+    if (key->name != name) {
+      api_error error = apikeys::detail::bad_response("the answer names another key", response.status);
+      error.outcome_unknown = true;
+      return fail(std::move(error));
+    }
+    return key;
+  }
+  result<api_key> fail(api_error error) const {
+    return unexpected{apikeys::detail::in_context(std::move(error), "create API key", name)};
+  }
+};
+
+/// The key with this id: GET /auth/api_keys/{id}. A key the user does not have is an empty optional.
+struct fetch_key {
+  using value_type = std::optional<api_key>;
+  static constexpr prerequisite needs = prerequisite::refresh_token;
+  object_id id;
+
+  std::optional<api_error> build(http_request& request, const request_context& ctx) const {
+    build_fetch_key(request, ctx, id);
+    return std::nullopt;
+  }
+  result<value_type> decode(http_response& response) const {
+    auto key = decode_key(response);
+    if (!key) return fail(std::move(key).error());
+    if (key->id != id) return fail(apikeys::detail::bad_response("the answer is about another key", response.status));
+    return value_type{std::move(*key)};
+  }
+  result<value_type> fail(api_error error) const {
+    if (error.code == errc::api_key_not_found) return value_type{};
+    return unexpected{apikeys::detail::in_context(std::move(error), "fetch API key", id)};
+  }
+};
+
+/// Every key of the user, in creation order, without values: GET /auth/api_keys.
+struct fetch_keys {
+  using value_type = std::vector<api_key>;
+  static constexpr prerequisite needs = prerequisite::refresh_token;
+
+  std::optional<api_error> build(http_request& request, const request_context& ctx) const {
+    build_fetch_keys(request, ctx);
+    return std::nullopt;
+  }
+  result<value_type> decode(http_response& response) const {
+    auto keys = decode_key_list(response);
+    if (!keys) return fail(std::move(keys).error());
+    return keys;
+  }
+  result<value_type> fail(api_error error) const {
+    return unexpected{apikeys::detail::in_context(std::move(error), "fetch all API keys")};
+  }
+};
+
+/// Enable or disable a key: PUT /auth/api_keys/{id}/enable or /disable. Enabling an enabled key (or
+/// disabling a disabled one) succeeds; a missing key fails. A disabled key's logins are refused until it is
+/// enabled again. One descriptor for both, so that `on ? c.enable(id) : c.disable(id)` has one type.
+struct toggle_key {
+  using value_type = void;
+  static constexpr prerequisite needs = prerequisite::refresh_token;
+  object_id id;
+  bool enable = true;
+
+  std::optional<api_error> build(http_request& request, const request_context& ctx) const {
+    (enable ? build_enable_key : build_disable_key)(request, ctx, id);
+    return std::nullopt;
+  }
+  result<void> decode(http_response&) const { return {}; }
+  result<void> fail(api_error error) const {
+    return unexpected{apikeys::detail::in_context(std::move(error), enable ? "enable API key" : "disable API key", id)};
+  }
+};
+
+/// Delete a key: DELETE /auth/api_keys/{id}. Deleting a key that does not exist succeeds.
+struct delete_key {
+  using value_type = void;
+  static constexpr prerequisite needs = prerequisite::refresh_token;
+  object_id id;
+
+  std::optional<api_error> build(http_request& request, const request_context& ctx) const {
+    build_delete_key(request, ctx, id);
+    return std::nullopt;
+  }
+  result<void> decode(http_response&) const { return {}; }
+  result<void> fail(api_error error) const {
+    if (error.code == errc::api_key_not_found) return {};
+    return unexpected{apikeys::detail::in_context(std::move(error), "delete API key", id)};
+  }
+};
+
+}  // namespace apikeys::ops
+
+#endif  // APIKEYS_OPERATIONS_KEYS_HPP
+// ---- end apikeys/operations/keys.hpp ----
+// ---- begin apikeys/operations/auth.hpp ----
+// apikeys auth operations: the location, registering, logging in, and a session's own calls, each one
+// descriptor (docs/architecture.md).
+#ifndef APIKEYS_OPERATIONS_AUTH_HPP
+#define APIKEYS_OPERATIONS_AUTH_HPP
+
+namespace apikeys::ops {
+
+// The descriptors of operations/keys.hpp, with what the app's calls add:
+//   needs == none or location   build(r, ctx, config): ctx.host is the base URL (none) or the app's host
+//                               (location); decode(answer, ctx) may use that host
+//   needs == refresh_token      decode(answer, session&) may change the session (refresh)
+//   ends_session                the session ends here whatever the answer (log out); a logged-out session
+//                               sends nothing and succeeds
+// An auth error keeps a context an inner step gave it (a failed location lookup says so).
+
+/// Where the app lives: GET {base_url}/api/client/v2.0/app/{app_id}/location (section 6).
+struct locate_app {
+  using value_type = location_response;
+  static constexpr prerequisite needs = prerequisite::none;
+
+  std::optional<api_error> build(http_request& request, const request_context& ctx, const app_config& config) const {
+    build_location(request, ctx.host, config.app_id, ctx.timeout);
+    return std::nullopt;
+  }
+  result<value_type> decode(http_response& response, const request_context&) const {
+    auto found = decode_location(response);
+    if (!found) return fail(std::move(found).error());
+    return found;
+  }
+  result<value_type> fail(api_error error) const {
+    return unexpected{apikeys::detail::in_context(std::move(error), "look up the app's location")};
+  }
+};
+
+/// Log a device in with `creds`: POST .../auth/providers/{provider}/login. The answer becomes a session.
+struct log_in {
+  using value_type = std::shared_ptr<session>;
+  static constexpr prerequisite needs = prerequisite::location;
+  credentials creds;
+
+  std::optional<api_error> build(http_request& request, const request_context& ctx, const app_config& config) const {
+    return build_login(request, ctx, config.app_id, creds, config.device);
+  }
+  result<value_type> decode(http_response& response, const request_context& ctx) const {
+    auto login = decode_login(response);
+    apikeys::detail::wipe(response);
+    if (!login) return fail(std::move(login).error());
+    return std::make_shared<session>(std::move(login->user_id), std::move(login->device_id), std::string{creds.provider()},
+                                     std::string{ctx.host}, std::move(login->access_token), std::move(login->refresh_token));
+  }
+  result<value_type> fail(api_error error) const { return unexpected{apikeys::detail::in_context(std::move(error), "log in")}; }
+};
+
+/// Register an email/password user: POST .../auth/providers/local-userpass/register.
+struct register_user {
+  using value_type = void;
+  static constexpr prerequisite needs = prerequisite::location;
+  std::string email;
+  secret password;
+
+  std::optional<api_error> build(http_request& request, const request_context& ctx, const app_config& config) const {
+    return build_register(request, ctx, config.app_id, email, password.reveal());
+  }
+  result<void> decode(http_response&, const request_context&) const { return {}; }
+  result<void> fail(api_error error) const { return unexpected{apikeys::detail::in_context(std::move(error), "register user")}; }
+};
+
+/// A new access token for the session: POST /auth/session with the refresh token.
+struct refresh_session {
+  using value_type = void;
+  static constexpr prerequisite needs = prerequisite::refresh_token;
+
+  std::optional<api_error> build(http_request& request, const request_context& ctx) const {
+    build_refresh(request, ctx);
+    return std::nullopt;
+  }
+  result<void> decode(http_response& response, session& user) const {
+    auto token = decode_access_token(response);
+    apikeys::detail::wipe(response);
+    if (!token) return fail(std::move(token).error());
+    user.set_access_token(std::move(*token));
+    return {};
+  }
+  result<void> fail(api_error error) const { return unexpected{apikeys::detail::in_context(std::move(error), "refresh session")}; }
+};
+
+/// Revoke the session: DELETE /auth/session with the refresh token. It ends here even when the server
+/// cannot be reached (the error is still reported).
+struct log_out {
+  using value_type = void;
+  static constexpr prerequisite needs = prerequisite::refresh_token;
+  static constexpr bool ends_session = true;
+
+  std::optional<api_error> build(http_request& request, const request_context& ctx) const {
+    build_logout(request, ctx);
+    return std::nullopt;
+  }
+  result<void> decode(http_response&) const { return {}; }
+  result<void> fail(api_error error) const { return unexpected{apikeys::detail::in_context(std::move(error), "log out")}; }
+};
+
+/// The user's profile: GET /auth/profile with the access token (a 401 is answered by one refresh and one
+/// retry, the client core's rule for access-token calls).
+struct fetch_profile {
+  using value_type = user_profile;
+  static constexpr prerequisite needs = prerequisite::access_token;
+
+  std::optional<api_error> build(http_request& request, const request_context& ctx) const {
+    build_profile(request, ctx);
+    return std::nullopt;
+  }
+  result<value_type> decode(http_response& response) const {
+    auto found = decode_profile(response);
+    if (!found) return fail(std::move(found).error());
+    return found;
+  }
+  result<value_type> fail(api_error error) const { return unexpected{apikeys::detail::in_context(std::move(error), "profile")}; }
+};
+
+}  // namespace apikeys::ops
+
+#endif  // APIKEYS_OPERATIONS_AUTH_HPP
+// ---- end apikeys/operations/auth.hpp ----
 // ---- begin apikeys/error_policy.hpp ----
 // apikeys error policies: how a client hands its internal result<T> to the caller.
 #ifndef APIKEYS_ERROR_POLICY_HPP
@@ -2870,19 +3209,24 @@ T sync_wait(task<T> work) {
 #ifndef APIKEYS_CLIENT_HPP
 #define APIKEYS_CLIENT_HPP
 
+// ---- begin apikeys/detail/client_core.hpp ----
+// apikeys::detail::client_core: what both clients are made of: checks, launch, runners, the session rule.
+#ifndef APIKEYS_DETAIL_CLIENT_CORE_HPP
+#define APIKEYS_DETAIL_CLIENT_CORE_HPP
+
+// ---- begin apikeys/detail/pipeline.hpp ----
+// apikeys::detail pipeline: a call as build / send / finish steps, driven on this thread or by async_send.
+#ifndef APIKEYS_DETAIL_PIPELINE_HPP
+#define APIKEYS_DETAIL_PIPELINE_HPP
+
+#include <atomic>
+
 // ---- begin apikeys/detail/exchange.hpp ----
 // apikeys::detail: the shared middle of every call: send, turn failures into api_error, classify.
 #ifndef APIKEYS_DETAIL_EXCHANGE_HPP
 #define APIKEYS_DETAIL_EXCHANGE_HPP
 
 namespace apikeys::detail {
-
-inline api_error client_error(errc code, std::string message) {
-  api_error e;
-  e.code = code;
-  e.message = std::move(message);
-  return e;
-}
 
 inline api_error from_transport_error(transport_error&& failure) {
   api_error e;
@@ -2891,36 +3235,21 @@ inline api_error from_transport_error(transport_error&& failure) {
   return e;
 }
 
-// A request may hold a bearer token and credentials, a response a key value or tokens: once a call is done
-// with them, their bytes are zeroed rather than left in freed memory.
-inline void wipe(http_request& request) noexcept {
-  for (auto& h : request.headers)
-    if (iequals(h.name, "authorization")) secure_wipe(h.value.data(), h.value.size());
-  secure_wipe(request.body.data(), request.body.size());
-}
-inline void wipe(http_response& response) noexcept { secure_wipe(response.body.data(), response.body.size()); }
-
 // One exchange: whatever the transport does (returns, reports, throws), the caller gets a response or
 // a transport-kind api_error; an HTTP status is never mistaken for a transport failure or the reverse.
 template <class Transport>
 result<http_response> send(Transport& transport, const http_request& request) {
-#if APIKEYS_HAS_EXCEPTIONS
-  try {
-#endif
-    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(transport.send(request))>, http_response>) {
-      return transport.send(request);
-    } else {
-      auto sent = transport.send(request);
-      if (!sent) return unexpected{from_transport_error(std::move(sent).error())};
-      return std::move(*sent);
-    }
-#if APIKEYS_HAS_EXCEPTIONS
-  } catch (const std::exception& ex) {
-    return unexpected{client_error(errc::transport_error, std::string{"the transport threw: "} + ex.what())};
-  } catch (...) {
-    return unexpected{client_error(errc::transport_error, "the transport threw an unknown exception")};
-  }
-#endif
+  return contain_transport_throw(
+      [&]() -> result<http_response> {
+        if constexpr (std::is_same_v<std::remove_cvref_t<decltype(transport.send(request))>, http_response>) {
+          return transport.send(request);
+        } else {
+          auto sent = transport.send(request);
+          if (!sent) return unexpected{from_transport_error(std::move(sent).error())};
+          return std::move(*sent);
+        }
+      },
+      [](transport_error failure) -> result<http_response> { return unexpected{from_transport_error(std::move(failure))}; });
 }
 
 // Whether a request that got no response may still have been carried out: only a failure that proves
@@ -2955,13 +3284,6 @@ result<http_response> exchange(Transport& transport, http_request& request) {
 
 #endif  // APIKEYS_DETAIL_EXCHANGE_HPP
 // ---- end apikeys/detail/exchange.hpp ----
-// ---- begin apikeys/detail/pipeline.hpp ----
-// apikeys::detail pipeline: a call as build / send / finish steps, driven on this thread or by async_send.
-#ifndef APIKEYS_DETAIL_PIPELINE_HPP
-#define APIKEYS_DETAIL_PIPELINE_HPP
-
-#include <atomic>
-
 namespace apikeys::detail {
 
 // A call, written once as a small state machine that never touches a transport itself:
@@ -2992,10 +3314,6 @@ inline api_error cancelled_error() {
   return client_error(errc::cancelled, "the executor shut down before the call started");
 }
 
-inline send_result_type transport_threw(const char* what) {
-  return unexpected{transport_error{errc::transport_error, std::string{"the transport threw: "} + what}};
-}
-
 // An async_send's answer, finished like a sync one: a transport failure mapped, then exchange.hpp's finish.
 inline result<http_response> finish_exchange(http_request& request, send_result_type&& sent) {
   if (!sent) return finish_exchange(request, result<http_response>{unexpected{from_transport_error(std::move(sent).error())}});
@@ -3018,17 +3336,8 @@ send_result_type blocking_send(Transport& transport, const http_request& request
   };
   // Shared, so a transport that calls late (or twice) never touches a dead stack frame.
   auto shared = std::make_shared<slot>();
-#if APIKEYS_HAS_EXCEPTIONS
-  try {
-#endif
-    transport.async_send(request, [shared](send_result_type sent) { shared->fill(std::move(sent)); });
-#if APIKEYS_HAS_EXCEPTIONS
-  } catch (const std::exception& ex) {
-    shared->fill(transport_threw(ex.what()));
-  } catch (...) {
-    shared->fill(transport_threw("an unknown exception"));
-  }
-#endif
+  contain_transport_throw([&] { transport.async_send(request, [shared](send_result_type sent) { shared->fill(std::move(sent)); }); },
+                          [&](transport_error failure) { shared->fill(unexpected{std::move(failure)}); });
   std::unique_lock lock(shared->mutex);
   shared->ready.wait(lock, [&] { return shared->value.has_value(); });
   return std::move(*shared->value);
@@ -3076,17 +3385,8 @@ class exchange_completion {
 template <class Transport, class Done>
 void async_exchange(Transport& transport, http_request& request, Done&& done) {
   const exchange_completion<std::decay_t<Done>> completion(request, std::forward<Done>(done));
-#if APIKEYS_HAS_EXCEPTIONS
-  try {
-#endif
-    transport.async_send(std::as_const(request), completion);
-#if APIKEYS_HAS_EXCEPTIONS
-  } catch (const std::exception& ex) {
-    completion(transport_threw(ex.what()));
-  } catch (...) {
-    completion(transport_threw("an unknown exception"));
-  }
-#endif
+  contain_transport_throw([&] { transport.async_send(std::as_const(request), completion); },
+                          [&](transport_error failure) { completion(unexpected{std::move(failure)}); });
 }
 
 /// Runs a machine to the end on this thread: the whole call, blocking.
@@ -3182,6 +3482,234 @@ class call {
 
 #endif  // APIKEYS_DETAIL_PIPELINE_HPP
 // ---- end apikeys/detail/pipeline.hpp ----
+namespace apikeys::detail {
+
+// --- the session rule: the token a call sends, and what a 401 means (docs/protocol.md section 7) ----------
+
+/// Builds a request that carries `user`'s refresh or access token as the bearer (read under the session's
+/// lock, never copied out); `build(ctx)` fills it. A null session, or one logged out, is refused with
+/// errc::not_logged_in, the latter worded by `logged_out` for the call's family.
+template <class Build>
+std::optional<api_error> build_for_session(const std::shared_ptr<session>& user, ops::prerequisite token,
+                                           std::chrono::milliseconds timeout, std::string_view logged_out, Build&& build) {
+  if (!user) return client_error(errc::not_logged_in, "no session: log in first");
+  std::optional<api_error> refused;
+  const auto with_token = [&](std::string_view bearer) {
+    refused = build(ops::request_context{user->host(), bearer, timeout});
+  };
+  const bool logged_in = token == ops::prerequisite::access_token ? user->with_access_token(with_token)
+                                                                   : user->with_refresh_token(with_token);
+  if (!logged_in) return client_error(errc::not_logged_in, std::string{logged_out});
+  return refused;
+}
+
+/// A 401 to a request that sent the refresh token: the token is dead, so the session is over.
+inline void end_session_on_401(const std::shared_ptr<session>& user, const api_error& error) {
+  if (user && error.http_status == 401) user->log_out();
+}
+
+/// A session's call (operations/keys.hpp, operations/auth.hpp) run for `user`: the descriptor's checks,
+/// the session's token, the descriptor's decoding, and docs/protocol.md section 7: a 401 to the refresh
+/// token ends the session; a 401 to the access token is answered by one refresh and one retry.
+template <class Op>
+struct session_call {
+  using value_type = typename Op::value_type;
+  static constexpr ops::prerequisite needs = Op::needs;
+  static_assert(needs == ops::prerequisite::refresh_token || needs == ops::prerequisite::access_token);
+  static constexpr bool ends_session = requires { requires Op::ends_session; };
+
+  std::shared_ptr<session> user;
+  std::chrono::milliseconds timeout;
+  std::string_view logged_out;  // the family's wording of errc::not_logged_in
+  Op op;
+  bool refreshing = false;  // access-token calls: the refresh after a first 401 is in flight
+  bool retried = false;     // access-token calls: the request after that refresh is in flight
+
+  std::optional<result<value_type>> start(http_request& request) {
+    if constexpr (requires { op.check(); }) {
+      if (auto invalid = op.check()) return op.fail(std::move(*invalid));
+    }
+    if constexpr (ends_session) {
+      if (user && !user->logged_in()) return result<value_type>{};
+    }
+    refreshing = retried = false;
+    auto refused = build_for_session(user, needs, timeout, logged_out,
+                                     [&](const ops::request_context& ctx) { return op.build(request, ctx); });
+    if (!refused) return std::nullopt;
+    wipe(request);
+    if constexpr (ends_session) {
+      if (user) user->log_out();
+    }
+    return op.fail(std::move(*refused));
+  }
+
+  result<value_type> finish(result<http_response>&& response)
+    requires(needs == ops::prerequisite::refresh_token)
+  {
+    if (!response) end_session_on_401(user, response.error());
+    if constexpr (ends_session) user->log_out();
+    if (!response) return op.fail(std::move(response).error());
+    return decode(*response);
+  }
+
+  std::optional<result<value_type>> resume(result<http_response>&& response, http_request& request)
+    requires(needs == ops::prerequisite::access_token)
+  {
+    session_call<ops::refresh_session> refresh{user, timeout, logged_out, {}};
+    if (refreshing) {
+      refreshing = false;
+      if (auto refreshed = refresh.finish(std::move(response)); !refreshed) return unexpected{std::move(refreshed).error()};
+      retried = true;
+      return start_again(request);
+    }
+    if (!response) {
+      if (response.error().http_status != 401 || retried) return op.fail(std::move(response).error());
+      refreshing = true;
+      if (auto refused = refresh.start(request)) return unexpected{std::move(*refused).error()};
+      return std::nullopt;
+    }
+    return decode(*response);
+  }
+
+  result<value_type> fail(api_error error) const { return op.fail(std::move(error)); }
+
+ private:
+  result<value_type> decode(http_response& response) {
+    if constexpr (requires { op.decode(response, *user); }) {
+      return op.decode(response, *user);
+    } else {
+      return op.decode(response);
+    }
+  }
+  std::optional<result<value_type>> start_again(http_request& request) {
+    auto refused = build_for_session(user, needs, timeout, logged_out,
+                                     [&](const ops::request_context& ctx) { return op.build(request, ctx); });
+    if (refused) return op.fail(std::move(*refused));
+    return std::nullopt;
+  }
+};
+
+/// An app's call that needs no session (operations/auth.hpp): the location lookup (sent to the base URL),
+/// or one sent to the app's host, which the client core tells it first (located()).
+template <class Op>
+struct app_call {
+  using value_type = typename Op::value_type;
+  static constexpr ops::prerequisite needs = Op::needs;
+  static_assert(needs == ops::prerequisite::none || needs == ops::prerequisite::location);
+
+  const app_config* config;  // the app's, which outlives its calls
+  Op op;
+  std::string host{};
+
+  void located(const location_response& where)
+    requires(needs == ops::prerequisite::location)
+  {
+    host = where.hostname;
+  }
+
+  std::optional<result<value_type>> start(http_request& request) {
+    if (auto refused = op.build(request, context(), *config)) {
+      wipe(request);
+      return op.fail(std::move(*refused));
+    }
+    return std::nullopt;
+  }
+  result<value_type> finish(result<http_response>&& response) {
+    if (!response) return op.fail(std::move(response).error());
+    return op.decode(*response, context());
+  }
+  result<value_type> fail(api_error error) const { return op.fail(std::move(error)); }
+
+ private:
+  ops::request_context context() const {
+    return {needs == ops::prerequisite::none ? std::string_view{config->base_url} : std::string_view{host}, {}, config->timeout};
+  }
+};
+
+// --- the core ------------------------------------------------------------------------------------------------
+
+template <class Machine>
+constexpr bool needs_location() {
+  if constexpr (requires { Machine::needs; }) {
+    return Machine::needs == ops::prerequisite::location;
+  } else {
+    return false;
+  }
+}
+
+/// What both clients are: a Transport, the client's own State, and an Executor, in that order (the
+/// executor goes first, so one that owns a pool joins its calls while all they use is still here), with
+/// one way to run a call machine (detail/pipeline.hpp) on them. A machine that needs the location is told
+/// it first; State provides it (`location(core)` and `location_async(core, then)`).
+/// Its template arguments are checked here, once, for both clients.
+template <class Transport, class Executor, class ErrorPolicy, class State>
+class client_core {
+  static_assert(check_any_transport<Transport>());
+  static_assert(executor<Executor>, "apikeys: Executor needs execute(operation) (see apikeys/executor.hpp)");
+  static_assert(error_policy<ErrorPolicy>, "apikeys: ErrorPolicy needs a static apply(result<T>&&) (see error_policy.hpp)");
+
+ public:
+  using transport_ref = std::remove_reference_t<Transport>&;
+  static constexpr bool asynchronous_transport = async_transport<std::remove_reference_t<Transport>>;
+
+  template <class... StateArgs>
+  client_core(Transport transport, Executor executor, StateArgs&&... state)
+      : transport_(std::forward<Transport>(transport)),
+        state_(std::forward<StateArgs>(state)...),
+        executor_(std::move(executor)) {}
+
+  transport_ref transport() noexcept { return transport_; }
+  Executor& executor() noexcept { return executor_; }
+  State& state() noexcept { return state_; }
+  const State& state() const noexcept { return state_; }
+
+  /// Hands the call to the Executor, which decides what the caller gets.
+  template <class Machine>
+  decltype(auto) launch(Machine&& machine) {
+    using machine_type = std::remove_cvref_t<Machine>;
+    return executor_.execute(call<client_core, machine_type, ErrorPolicy>(*this, std::forward<Machine>(machine)));
+  }
+
+  /// Runs the call to the end on this thread.
+  template <class Machine>
+  result<typename Machine::value_type> run_sync(Machine& machine) {
+    if constexpr (needs_location<Machine>()) {
+      auto found = state_.location(*this);
+      if (!found) return machine.fail(std::move(found).error());
+      machine.located(*found);
+    }
+    return detail::run_sync(transport_, machine);
+  }
+
+  /// Starts the call; `done(result<T>)` runs once, where pipeline.hpp's run_async says.
+  template <class Machine, class Done>
+  void run_async(Machine&& machine, Done&& done) {
+    using machine_type = std::remove_cvref_t<Machine>;
+    if constexpr (!asynchronous_transport) {
+      machine_type local(std::forward<Machine>(machine));
+      done(run_sync(local));
+    } else if constexpr (needs_location<machine_type>()) {
+      state_.location_async(*this, [this, m = machine_type(std::forward<Machine>(machine)),
+                                    then = std::decay_t<Done>(std::forward<Done>(done))](result<location_response>&& found) mutable {
+        if (!found) return then(m.fail(std::move(found).error()));
+        m.located(*found);
+        detail::run_async(transport_, std::move(m), std::move(then));
+      });
+    } else {
+      detail::run_async(transport_, std::forward<Machine>(machine), std::forward<Done>(done));
+    }
+  }
+
+ private:
+  Transport transport_;
+  State state_;
+  Executor executor_;
+};
+
+}  // namespace apikeys::detail
+
+#endif  // APIKEYS_DETAIL_CLIENT_CORE_HPP
+// ---- end apikeys/detail/client_core.hpp ----
 namespace apikeys {
 
 struct client_options {
@@ -3192,8 +3720,8 @@ struct client_options {
 /// Every call sends the session's refresh token, as the server requires; a 401 answer ends the session
 /// (docs/protocol.md section 7) and the error is returned as the server gave it, without a retry.
 ///
-/// Each operation is written once, as a call (build the request, then finish with its answer), and the
-/// Executor decides what a method returns: the value (inline_executor), a std::future (future_executor),
+/// Each operation is one descriptor (operations/keys.hpp) run by the client core, and the Executor
+/// decides what a method returns: the value (inline_executor), a std::future (future_executor),
 /// a deferred_call to give a completion (callback_executor), or an awaitable (coroutine_executor).
 ///
 /// Transport may be a reference type (`my_transport&`) to share one transport between clients; it has
@@ -3203,231 +3731,68 @@ struct client_options {
 /// started that has not finished: futures not yet ready, callbacks not yet run, awaits not yet resumed.
 template <class Transport, class Executor = inline_executor, class ErrorPolicy = throw_on_error>
 class basic_api_key_client {
-  static_assert(detail::check_any_transport<Transport>());
-  static_assert(executor<Executor>, "apikeys: Executor needs execute(operation) (see apikeys/executor.hpp)");
-  static_assert(error_policy<ErrorPolicy>, "apikeys: ErrorPolicy needs a static apply(result<T>&&) (see error_policy.hpp)");
+  struct state {
+    std::shared_ptr<session> user;
+    client_options options;
+  };
+  using core_type = detail::client_core<Transport, Executor, ErrorPolicy, state>;
 
  public:
   using transport_type = Transport;
   using executor_type = Executor;
   using error_policy_type = ErrorPolicy;
   /// True when the Transport has async_send: the future, callback and coroutine executors then block no thread.
-  static constexpr bool asynchronous_transport = async_transport<std::remove_reference_t<Transport>>;
+  static constexpr bool asynchronous_transport = core_type::asynchronous_transport;
 
   basic_api_key_client(Transport transport, std::shared_ptr<session> user, client_options options = {},
                        Executor executor = {})
-      : transport_(std::forward<Transport>(transport)),
-        session_(std::move(user)),
-        options_(options),
-        executor_(std::move(executor)) {}
+      : core_(std::forward<Transport>(transport), std::move(executor), state{std::move(user), options}) {}
 
   /// Creates a key named `name` ([A-Za-z0-9_-], checked before sending). The result is the only place the
   /// key's secret value ever appears: store it now.
-  decltype(auto) create(std::string_view name) { return launch(create_op<std::string>{std::string{name}}); }
+  decltype(auto) create(std::string_view name) { return launch(ops::create_key{std::string{name}}); }
   /// The key with this id, or an empty optional when the user has no such key.
-  decltype(auto) fetch(const object_id& id) { return launch(fetch_op{id}); }
+  decltype(auto) fetch(const object_id& id) { return launch(ops::fetch_key{id}); }
   /// Every key of the user, in creation order, without secrets.
-  decltype(auto) fetch_all() { return launch(fetch_all_op{}); }
+  decltype(auto) fetch_all() { return launch(ops::fetch_keys{}); }
   /// Enables a key; enabling an enabled key succeeds. A missing key is an api_key_not_found error.
-  decltype(auto) enable(const object_id& id) { return launch(toggle_op{id, true}); }
+  decltype(auto) enable(const object_id& id) { return launch(ops::toggle_key{id, true}); }
   /// Disables a key: logins with it are refused until it is enabled again. A missing key is an error.
-  decltype(auto) disable(const object_id& id) { return launch(toggle_op{id, false}); }
+  decltype(auto) disable(const object_id& id) { return launch(ops::toggle_key{id, false}); }
   /// Deletes a key; deleting a key that does not exist succeeds.
-  decltype(auto) remove(const object_id& id) { return launch(remove_op{id}); }
+  decltype(auto) remove(const object_id& id) { return launch(ops::delete_key{id}); }
 
-  const std::shared_ptr<session>& user() const noexcept { return session_; }
-  const client_options& options() const noexcept { return options_; }
-  std::remove_reference_t<Transport>& transport() noexcept { return transport_; }
-  Executor& executor() noexcept { return executor_; }
+  const std::shared_ptr<session>& user() const noexcept { return core_.state().user; }
+  const client_options& options() const noexcept { return core_.state().options; }
+  std::remove_reference_t<Transport>& transport() noexcept { return core_.transport(); }
+  Executor& executor() noexcept { return core_.executor(); }
 
   // The operations themselves, as result<T>, run to the end on this thread whatever the Executor.
-  result<api_key> do_create(std::string_view name) { return run(create_op<std::string_view>{name}); }
-  result<std::optional<api_key>> do_fetch(const object_id& id) { return run(fetch_op{id}); }
-  result<std::vector<api_key>> do_fetch_all() { return run(fetch_all_op{}); }
-  result<void> do_toggle(const object_id& id, bool enable) { return run(toggle_op{id, enable}); }
-  result<void> do_remove(const object_id& id) { return run(remove_op{id}); }
+  result<api_key> do_create(std::string_view name) { return run(ops::create_key{std::string{name}}); }
+  result<std::optional<api_key>> do_fetch(const object_id& id) { return run(ops::fetch_key{id}); }
+  result<std::vector<api_key>> do_fetch_all() { return run(ops::fetch_keys{}); }
+  result<void> do_toggle(const object_id& id, bool enable) {
+    return run(ops::toggle_key{id, enable});
+  }
+  result<void> do_remove(const object_id& id) { return run(ops::delete_key{id}); }
 
  private:
-  template <class, class, class>
-  friend class detail::call;
-
-  // --- the operations: what each sends, and what it makes of the answer ----------------------------------
-  // check() refuses bad arguments before anything is sent; build() fills the request (under the session's
-  // lock: the token is read once, never copied out); finish() decodes a success; fail() words an error.
-
-  template <class Name>
-  struct create_op {
-    using value_type = api_key;
-    Name name;
-    std::optional<api_error> check() const { return ops::validate_key_name(name); }
-    std::optional<api_error> build(http_request& request, const ops::request_context& ctx) const {
-      return ops::build_create_key(request, ctx, name);
-    }
-    result<api_key> finish(http_response& response) const {
-      auto key = decode_created_key(response);
-      detail::wipe(response);
-      if (!key) {
-        // The server said 201: the key exists, but its value, shown only in this answer, is lost.
-        api_error error = std::move(key).error();
-        error.outcome_unknown = true;
-        return fail(std::move(error));
-      }
-      // An answer about another key (a proxy's stale or crossed answer) would hand the caller a value for a
-      // key they did not ask for, while the one they asked for may exist with its value lost.
-      if (key->name != std::string_view{name}) {
-        api_error error = detail::bad_response("the answer names another key", response.status);
-        error.outcome_unknown = true;
-        return fail(std::move(error));
-      }
-      return key;
-    }
-    result<api_key> fail(api_error error) const { return failed<api_key>(std::move(error), "create API key", std::string_view{name}); }
-  };
-
-  struct fetch_op {
-    using value_type = std::optional<api_key>;
-    object_id id;
-    std::optional<api_error> check() const { return std::nullopt; }
-    std::optional<api_error> build(http_request& request, const ops::request_context& ctx) const {
-      ops::build_fetch_key(request, ctx, id);
-      return std::nullopt;
-    }
-    result<value_type> finish(http_response& response) const {
-      auto key = decode_key(response);
-      if (!key) return fail(std::move(key).error());
-      if (key->id != id) return fail(detail::bad_response("the answer is about another key", response.status));
-      return value_type{std::move(*key)};
-    }
-    result<value_type> fail(api_error error) const {
-      if (error.code == errc::api_key_not_found) return value_type{};
-      return failed<value_type>(std::move(error), "fetch API key", id);
-    }
-  };
-
-  struct fetch_all_op {
-    using value_type = std::vector<api_key>;
-    std::optional<api_error> check() const { return std::nullopt; }
-    std::optional<api_error> build(http_request& request, const ops::request_context& ctx) const {
-      ops::build_fetch_keys(request, ctx);
-      return std::nullopt;
-    }
-    result<value_type> finish(http_response& response) const {
-      auto keys = decode_key_list(response);
-      if (!keys) return fail(std::move(keys).error());
-      return keys;
-    }
-    result<value_type> fail(api_error error) const {
-      return failed<value_type>(std::move(error), "fetch all API keys", std::string_view{});
-    }
-  };
-
-  struct toggle_op {
-    using value_type = void;
-    object_id id;
-    bool enable;
-    std::optional<api_error> check() const { return std::nullopt; }
-    std::optional<api_error> build(http_request& request, const ops::request_context& ctx) const {
-      (enable ? ops::build_enable_key : ops::build_disable_key)(request, ctx, id);
-      return std::nullopt;
-    }
-    result<void> finish(http_response&) const { return {}; }
-    result<void> fail(api_error error) const {
-      return failed<void>(std::move(error), enable ? "enable API key" : "disable API key", id);
-    }
-  };
-
-  struct remove_op {
-    using value_type = void;
-    object_id id;
-    std::optional<api_error> check() const { return std::nullopt; }
-    std::optional<api_error> build(http_request& request, const ops::request_context& ctx) const {
-      ops::build_delete_key(request, ctx, id);
-      return std::nullopt;
-    }
-    result<void> finish(http_response&) const { return {}; }
-    result<void> fail(api_error error) const {
-      if (error.code == errc::api_key_not_found) return {};
-      return failed<void>(std::move(error), "delete API key", id);
-    }
-  };
-
-  // --- what every key call shares: the session, the token, and a 401 ending the session ------------------
+  // Every key route takes the refresh token, so a 401 to any of them ends the session.
   template <class Op>
-  struct machine {
-    using value_type = typename Op::value_type;
-    basic_api_key_client* self;
-    Op op;
-
-    std::optional<result<value_type>> start(http_request& request) {
-      if (auto invalid = op.check()) return op.fail(std::move(*invalid));
-      const auto& user = self->session_;
-      if (!user) return op.fail(detail::client_error(errc::not_logged_in, "no session: log in first"));
-      std::optional<api_error> invalid;
-      const bool logged_in = user->with_refresh_token([&](std::string_view token) {
-        invalid = op.build(request, ops::request_context{user->host(), token, self->options_.timeout});
-      });
-      if (!logged_in)
-        return op.fail(detail::client_error(errc::not_logged_in, "the user must be logged in to manage API keys"));
-      if (invalid) {
-        detail::wipe(request);
-        return op.fail(std::move(*invalid));
-      }
-      return std::nullopt;
-    }
-
-    // Every key route takes the refresh token, so a 401 means it is dead.
-    result<value_type> finish(result<http_response>&& response) {
-      if (!response) {
-        if (response.error().http_status == 401) self->session_->log_out();
-        return op.fail(std::move(response).error());
-      }
-      return op.finish(*response);
-    }
-
-    result<value_type> fail(api_error error) const { return op.fail(std::move(error)); }
-  };
-
-  template <class Op>
-  result<typename Op::value_type> run(Op&& op) {
-    machine<std::remove_cvref_t<Op>> m{this, std::forward<Op>(op)};
-    return detail::run_sync(transport_, m);
+  detail::session_call<Op> machine(Op&& op) {
+    return {core_.state().user, core_.state().options.timeout, "the user must be logged in to manage API keys", std::move(op)};
   }
-
   template <class Op>
   decltype(auto) launch(Op&& op) {
-    using machine_type = machine<std::remove_cvref_t<Op>>;
-    return executor_.execute(
-        detail::call<basic_api_key_client, machine_type, ErrorPolicy>(*this, machine_type{this, std::forward<Op>(op)}));
+    return core_.launch(machine(std::move(op)));
+  }
+  template <class Op>
+  result<typename Op::value_type> run(Op&& op) {
+    auto m = machine(std::move(op));
+    return core_.run_sync(m);
   }
 
-  // For detail::call.
-  template <class Machine>
-  result<typename Machine::value_type> run_sync(Machine& m) {
-    return detail::run_sync(transport_, m);
-  }
-  template <class Machine, class Done>
-  void run_async(Machine&& m, Done&& done) {
-    detail::run_async(transport_, std::forward<Machine>(m), std::forward<Done>(done));
-  }
-
-  template <class T, class Subject>
-  static result<T> failed(api_error error, std::string_view action, const Subject& subject) {
-    error.context.assign(action);
-    if constexpr (std::is_same_v<Subject, object_id>) {
-      error.context.append(" ").append(subject.to_string());
-    } else if constexpr (std::is_convertible_v<Subject, std::string_view>) {
-      const std::string_view name{subject};
-      if (!name.empty() && error.code != errc::invalid_argument) error.context.append(" \"").append(name).append("\"");
-    }
-    return unexpected{std::move(error)};
-  }
-
-  Transport transport_;
-  std::shared_ptr<session> session_;
-  client_options options_;
-  // Last, so it goes first: an executor that owns its pool joins the calls still running on it while
-  // everything they use is still here.
-  Executor executor_;
+  core_type core_;
 };
 
 template <class Transport>
@@ -3498,9 +3863,74 @@ namespace apikeys {
 /// outlive every call it started that has not finished, and the key clients it handed out.
 template <class Transport, class Executor = inline_executor, class ErrorPolicy = throw_on_error>
 class basic_app_client {
-  static_assert(detail::check_any_transport<Transport>());
-  static_assert(executor<Executor>, "apikeys: Executor needs execute(operation) (see apikeys/executor.hpp)");
-  static_assert(error_policy<ErrorPolicy>, "apikeys: ErrorPolicy needs a static apply(result<T>&&) (see error_policy.hpp)");
+  struct state;
+  using core_type = detail::client_core<Transport, Executor, ErrorPolicy, state>;
+  using lookup_machine = detail::app_call<ops::locate_app>;
+
+  // The app's own state: its config, and the location, looked up once whichever path asks.
+  struct state {
+    explicit state(app_config c) : config(std::move(c)) {}
+
+    app_config config;
+    std::mutex location_mutex;
+    std::condition_variable location_idle;
+    bool location_in_flight = false;
+    std::vector<detail::unique_function<void(result<location_response>)>> location_waiters;
+    std::optional<location_response> found;
+
+    // The location, on this thread: one lookup in flight, whoever started it; later callers wait for its answer.
+    result<location_response> location(core_type& core) {
+      {
+        std::unique_lock lock(location_mutex);
+        location_idle.wait(lock, [&] { return !location_in_flight; });
+        if (found) return *found;
+        location_in_flight = true;
+      }
+      struct settle_on_throw {
+        state* self;
+        bool armed = true;
+        ~settle_on_throw() {
+          if (armed) self->settle(unexpected{detail::client_error(errc::transport_error, "the location lookup failed")});
+        }
+      } guard{this};
+      lookup_machine m{&config, {}};
+      auto answer = detail::run_sync(core.transport(), m);
+      guard.armed = false;
+      settle(answer);
+      return answer;
+    }
+
+    // As location(), without blocking: `then(result<location_response>)` runs once the location is known.
+    template <class Then>
+    void location_async(core_type& core, Then&& then) {
+      std::unique_lock lock(location_mutex);
+      if (found) {
+        result<location_response> cached{*found};
+        lock.unlock();
+        then(std::move(cached));
+        return;
+      }
+      location_waiters.emplace_back(std::forward<Then>(then));
+      if (location_in_flight) return;
+      location_in_flight = true;
+      lock.unlock();
+      detail::run_async(core.transport(), lookup_machine{&config, {}}, [this](result<location_response>&& answer) { settle(answer); });
+    }
+
+    // Ends the lookup in flight: caches a success, wakes the blocked callers, completes the waiting calls.
+    void settle(const result<location_response>& answer) {
+      std::vector<detail::unique_function<void(result<location_response>)>> waiting;
+      {
+        const std::lock_guard lock(location_mutex);
+        if (answer) found = *answer;
+        location_in_flight = false;
+        waiting.swap(location_waiters);
+      }
+      location_idle.notify_all();
+      for (auto& then : waiting) then(result<location_response>{answer});
+    }
+  };
+
 
  public:
   using transport_type = Transport;
@@ -3508,32 +3938,32 @@ class basic_app_client {
   using executor_type = Executor;
   using error_policy_type = ErrorPolicy;
   /// True when the Transport has async_send: the future, callback and coroutine executors then block no thread.
-  static constexpr bool asynchronous_transport = async_transport<std::remove_reference_t<Transport>>;
+  static constexpr bool asynchronous_transport = core_type::asynchronous_transport;
 
   basic_app_client(Transport transport, app_config config, Executor executor = {})
-      : transport_(std::forward<Transport>(transport)), config_(std::move(config)), executor_(std::move(executor)) {}
+      : core_(std::forward<Transport>(transport), std::move(executor), std::move(config)) {}
 
   /// Logs in and returns the new session (a std::shared_ptr<session>, shared by the clients that use it).
-  decltype(auto) log_in(const credentials& creds) { return launch(login_machine<credentials>{this, creds, {}}); }
+  decltype(auto) log_in(const credentials& creds) { return launch(app_call(ops::log_in{creds})); }
   /// Registers an email/password user; the user can log in at once.
   decltype(auto) register_user(std::string_view email, std::string_view password) {
-    return launch(register_machine<std::string, secret>{this, std::string{email}, secret{password}, {}});
+    return launch(app_call(ops::register_user{std::string{email}, secret{password}}));
   }
   /// Replaces the session's access token. A 401 ends the session (section 7).
   decltype(auto) refresh(std::shared_ptr<session> user) {
-    return launch(refresh_machine<std::shared_ptr<session>>{this, std::move(user)});
+    return launch(session_call(std::move(user), ops::refresh_session{}));
   }
   /// Revokes the session on the server and ends it here; the session ends here even when the server
   /// cannot be reached (the error is still reported). Logging out a logged-out session sends nothing.
   decltype(auto) log_out(std::shared_ptr<session> user) {
-    return launch(logout_machine<std::shared_ptr<session>>{this, std::move(user)});
+    return launch(session_call(std::move(user), ops::log_out{}));
   }
   /// The user's profile. Uses the access token; a 401 is answered by one refresh and one retry.
   decltype(auto) profile(std::shared_ptr<session> user) {
-    return launch(profile_machine<std::shared_ptr<session>>{this, std::move(user), 0});
+    return launch(session_call(std::move(user), ops::fetch_profile{}));
   }
   /// Where the app lives; looked up once, then cached.
-  decltype(auto) location() { return launch(cached_location_machine{this}); }
+  decltype(auto) location() { return launch(cached_location_machine{}); }
 
   /// A key client for `user`, sharing this app's transport (the app must outlive it) and, when it is of
   /// the same type, this app's executor (and so its thread pool). Pick another executor or error policy
@@ -3541,7 +3971,7 @@ class basic_app_client {
   template <class Policy = ErrorPolicy, class Exec = Executor>
   basic_api_key_client<transport_ref, Exec, Policy> api_keys(std::shared_ptr<session> user) {
     if constexpr (std::is_same_v<Exec, Executor>) {
-      return api_keys<Policy, Exec>(std::move(user), executor_);
+      return api_keys<Policy, Exec>(std::move(user), core_.executor());
     } else {
       return api_keys<Policy, Exec>(std::move(user), Exec{});
     }
@@ -3549,357 +3979,69 @@ class basic_app_client {
   /// As above, with the key client's own executor.
   template <class Policy = ErrorPolicy, class Exec = Executor>
   basic_api_key_client<transport_ref, Exec, Policy> api_keys(std::shared_ptr<session> user, Exec executor) {
-    return basic_api_key_client<transport_ref, Exec, Policy>(transport_, std::move(user), client_options{config_.timeout},
-                                                             std::move(executor));
+    return basic_api_key_client<transport_ref, Exec, Policy>(core_.transport(), std::move(user),
+                                                             client_options{config().timeout}, std::move(executor));
   }
 
-  const app_config& config() const noexcept { return config_; }
-  transport_ref transport() noexcept { return transport_; }
-  Executor& executor() noexcept { return executor_; }
+  const app_config& config() const noexcept { return core_.state().config; }
+  transport_ref transport() noexcept { return core_.transport(); }
+  Executor& executor() noexcept { return core_.executor(); }
 
   // The operations themselves, as result<T>, run to the end on this thread whatever the Executor.
   result<std::shared_ptr<session>> do_log_in(const credentials& creds) {
-    return run(login_machine<const credentials&>{this, creds, {}});
+    return run(app_call(ops::log_in{creds}));
   }
   result<void> do_register_user(std::string_view email, std::string_view password) {
-    return run(register_machine<std::string_view, std::string_view>{this, email, password, {}});
+    return run(app_call(ops::register_user{std::string{email}, secret{password}}));
   }
   result<void> do_refresh(const std::shared_ptr<session>& user) {
-    return run(refresh_machine<const std::shared_ptr<session>&>{this, user});
+    return run(session_call(user, ops::refresh_session{}));
   }
   result<void> do_log_out(const std::shared_ptr<session>& user) {
-    return run(logout_machine<const std::shared_ptr<session>&>{this, user});
+    return run(session_call(user, ops::log_out{}));
   }
   result<user_profile> do_profile(const std::shared_ptr<session>& user) {
-    return run(profile_machine<const std::shared_ptr<session>&>{this, user, 0});
+    return run(session_call(user, ops::fetch_profile{}));
   }
 
-  result<location_response> do_location() {
-    {
-      // One lookup in flight, whoever started it; later callers wait for its answer.
-      std::unique_lock lock(location_mutex_);
-      location_idle_.wait(lock, [&] { return !location_in_flight_; });
-      if (location_) return *location_;
-      location_in_flight_ = true;
-    }
-    struct settle_on_throw {
-      basic_app_client* self;
-      bool armed = true;
-      ~settle_on_throw() {
-        if (armed) self->settle_location(unexpected{detail::client_error(errc::transport_error, "the location lookup failed")});
-      }
-    } guard{this};
-    lookup_machine m{this};
-    auto found = detail::run_sync(transport_, m);
-    guard.armed = false;
-    settle_location(found);
-    return found;
-  }
+  result<location_response> do_location() { return core_.state().location(core_); }
 
  private:
-  template <class, class, class>
-  friend class detail::call;
-
-  ops::request_context context(std::string_view host, std::string_view token) const {
-    return ops::request_context{host, token, config_.timeout};
+  // The descriptors (operations/auth.hpp), as the client core runs them.
+  template <class Op>
+  detail::app_call<Op> app_call(Op&& op) const {
+    return {&config(), std::move(op)};
   }
-
-  template <class T>
-  static result<T> failed(api_error error, std::string_view action) {
-    if (error.context.empty()) error.context.assign(action);
-    return unexpected{std::move(error)};
+  template <class Op>
+  detail::session_call<Op> session_call(std::shared_ptr<session> user, Op&& op) const {
+    return {std::move(user), config().timeout, "the user must be logged in", std::move(op)};
   }
-
-  // --- the operations, each a machine (detail/pipeline.hpp): build, then finish with each answer --------
-  // The type parameters say how arguments are held: owned by a call an executor may run later, borrowed
-  // by the do_ functions, which run at once. Machines that `needs_location` are told it (located()) before start().
-
-  template <class Creds>
-  struct login_machine {
-    static constexpr bool needs_location = true;
-    using value_type = std::shared_ptr<session>;
-    basic_app_client* self;
-    Creds creds;
-    std::string host{};
-
-    void located(const location_response& where) { host = where.hostname; }
-
-    std::optional<result<value_type>> start(http_request& request) {
-      const auto& config = self->config_;
-      if (auto invalid = ops::build_login(request, self->context(host, {}), config.app_id, creds, config.device)) {
-        detail::wipe(request);
-        return fail(std::move(*invalid));
-      }
-      return std::nullopt;
-    }
-    result<value_type> finish(result<http_response>&& response) {
-      if (!response) return fail(std::move(response).error());
-      auto login = decode_login(*response);
-      detail::wipe(*response);
-      if (!login) return fail(std::move(login).error());
-      return std::make_shared<session>(std::move(login->user_id), std::move(login->device_id), std::string{creds.provider()},
-                                       host, std::move(login->access_token), std::move(login->refresh_token));
-    }
-    result<value_type> fail(api_error error) const { return failed<value_type>(std::move(error), "log in"); }
-  };
-
-  template <class Email, class Password>
-  struct register_machine {
-    static constexpr bool needs_location = true;
-    using value_type = void;
-    basic_app_client* self;
-    Email email;
-    Password password;
-    std::string host{};
-
-    void located(const location_response& where) { host = where.hostname; }
-
-    std::optional<result<void>> start(http_request& request) {
-      if (auto invalid = ops::build_register(request, self->context(host, {}), self->config_.app_id, email, reveal(password))) {
-        detail::wipe(request);
-        return fail(std::move(*invalid));
-      }
-      return std::nullopt;
-    }
-    result<void> finish(result<http_response>&& response) {
-      if (!response) return fail(std::move(response).error());
-      return {};
-    }
-    result<void> fail(api_error error) const { return failed<void>(std::move(error), "register user"); }
-
-    static std::string_view reveal(const secret& s) noexcept { return s.reveal(); }
-    static std::string_view reveal(std::string_view s) noexcept { return s; }
-  };
-
-  // Refresh and log out send the refresh token; a 401 means the session is over (section 7).
-  template <class Build>
-  static std::optional<api_error> build_with_refresh_token(const basic_app_client& self, const std::shared_ptr<session>& user,
-                                                           http_request& request, Build&& build) {
-    if (!user) return detail::client_error(errc::not_logged_in, "no session: log in first");
-    const bool ok = user->with_refresh_token([&](std::string_view token) { build(request, self.context(user->host(), token)); });
-    if (!ok) return detail::client_error(errc::not_logged_in, "the user must be logged in");
-    return std::nullopt;
-  }
-  static void end_session_on_401(const std::shared_ptr<session>& user, const result<http_response>& response) {
-    if (!response && response.error().http_status == 401) user->log_out();
-  }
-
-  // The refresh exchange, shared by refresh() and profile()'s retry.
-  static std::optional<api_error> start_refresh(const basic_app_client& self, const std::shared_ptr<session>& user,
-                                                http_request& request) {
-    return build_with_refresh_token(self, user, request,
-                                    [](http_request& r, const ops::request_context& ctx) { ops::build_refresh(r, ctx); });
-  }
-  static result<void> finish_refresh(const std::shared_ptr<session>& user, result<http_response>&& response) {
-    end_session_on_401(user, response);
-    if (!response) return failed<void>(std::move(response).error(), "refresh session");
-    auto token = decode_access_token(*response);
-    detail::wipe(*response);
-    if (!token) return failed<void>(std::move(token).error(), "refresh session");
-    user->set_access_token(std::move(*token));
-    return {};
-  }
-
-  template <class User>
-  struct refresh_machine {
-    static constexpr bool needs_location = false;
-    using value_type = void;
-    basic_app_client* self;
-    User user;
-
-    std::optional<result<void>> start(http_request& request) {
-      if (auto refused = start_refresh(*self, user, request)) return fail(std::move(*refused));
-      return std::nullopt;
-    }
-    result<void> finish(result<http_response>&& response) { return finish_refresh(user, std::move(response)); }
-    result<void> fail(api_error error) const { return failed<void>(std::move(error), "refresh session"); }
-  };
-
-  template <class User>
-  struct logout_machine {
-    static constexpr bool needs_location = false;
-    using value_type = void;
-    basic_app_client* self;
-    User user;
-
-    std::optional<result<void>> start(http_request& request) {
-      if (user && !user->logged_in()) return result<void>{};
-      auto refused = build_with_refresh_token(*self, user, request, [](http_request& r, const ops::request_context& ctx) {
-        ops::build_logout(r, ctx);
-      });
-      if (!refused) return std::nullopt;
-      if (user) user->log_out();
-      return fail(std::move(*refused));
-    }
-    result<void> finish(result<http_response>&& response) {
-      end_session_on_401(user, response);
-      user->log_out();
-      if (!response) return fail(std::move(response).error());
-      return {};
-    }
-    result<void> fail(api_error error) const { return failed<void>(std::move(error), "log out"); }
-  };
-
-  // Up to three exchanges: the profile; on a first 401 a refresh; then the profile once more.
-  template <class User>
-  struct profile_machine {
-    static constexpr bool needs_location = false;
-    using value_type = user_profile;
-    basic_app_client* self;
-    User user;
-    int step = 0;  // 0: first profile request, 1: refresh, 2: second profile request
-
-    std::optional<result<value_type>> start(http_request& request) {
-      step = 0;
-      if (!user) return fail(detail::client_error(errc::not_logged_in, "no session: log in first"));
-      return ask(request);
-    }
-    std::optional<result<value_type>> resume(result<http_response>&& response, http_request& request) {
-      if (step == 1) {
-        if (auto refreshed = finish_refresh(user, std::move(response)); !refreshed) return unexpected{std::move(refreshed).error()};
-        step = 2;
-        return ask(request);
-      }
-      if (!response) {
-        if (response.error().http_status == 401 && step == 0) {
-          step = 1;
-          if (auto refused = start_refresh(*self, user, request)) return failed<value_type>(std::move(*refused), "refresh session");
-          return std::nullopt;
-        }
-        return fail(std::move(response).error());
-      }
-      auto found = decode_profile(*response);
-      if (!found) return fail(std::move(found).error());
-      return found;
-    }
-    result<value_type> fail(api_error error) const { return failed<value_type>(std::move(error), "profile"); }
-
-    std::optional<result<value_type>> ask(http_request& request) {
-      const bool ok = user->with_access_token([&](std::string_view token) {
-        ops::build_profile(request, self->context(user->host(), token));
-      });
-      if (!ok) return fail(detail::client_error(errc::not_logged_in, "the user must be logged in"));
-      return std::nullopt;
-    }
-  };
-
-  // The location request itself; the cache around it is do_location's and async_location's.
-  struct lookup_machine {
-    static constexpr bool needs_location = false;
-    using value_type = location_response;
-    basic_app_client* self;
-
-    std::optional<result<value_type>> start(http_request& request) {
-      const auto& config = self->config_;
-      ops::build_location(request, config.base_url, config.app_id, config.timeout);
-      return std::nullopt;
-    }
-    result<value_type> finish(result<http_response>&& response) {
-      if (!response) return fail(std::move(response).error());
-      auto found = decode_location(*response);
-      if (!found) return fail(std::move(found).error());
-      return found;
-    }
-    result<value_type> fail(api_error error) const { return failed<value_type>(std::move(error), "look up the app's location"); }
-  };
 
   // location(): the answer of the single lookup, which it waits for like any call that needs it.
   struct cached_location_machine {
-    static constexpr bool needs_location = true;
+    static constexpr ops::prerequisite needs = ops::prerequisite::location;
     using value_type = location_response;
-    basic_app_client* self;
     std::optional<location_response> found{};
 
     void located(const location_response& where) { found = where; }
     std::optional<result<value_type>> start(http_request&) { return result<value_type>{*found}; }
     result<value_type> finish(result<http_response>&&) { return fail({}); }  // never sends
-    result<value_type> fail(api_error error) const { return failed<value_type>(std::move(error), "look up the app's location"); }
+    result<value_type> fail(api_error error) const { return ops::locate_app{}.fail(std::move(error)); }
   };
-
-  // --- the location, looked up once whichever path asks --------------------------------------------------
-
-  // Ends the lookup in flight: caches a success, wakes the blocked callers, completes the waiting calls.
-  void settle_location(const result<location_response>& found) {
-    std::vector<detail::unique_function<void(result<location_response>)>> waiting;
-    {
-      const std::lock_guard lock(location_mutex_);
-      if (found) location_ = *found;
-      location_in_flight_ = false;
-      waiting.swap(location_waiters_);
-    }
-    location_idle_.notify_all();
-    for (auto& then : waiting) then(result<location_response>{found});
-  }
-
-  // As do_location, without blocking: `then(result<location_response>)` runs once the location is known.
-  template <class Then>
-  void async_location(Then&& then) {
-    std::unique_lock lock(location_mutex_);
-    if (location_) {
-      result<location_response> cached{*location_};
-      lock.unlock();
-      then(std::move(cached));
-      return;
-    }
-    location_waiters_.emplace_back(std::forward<Then>(then));
-    if (location_in_flight_) return;
-    location_in_flight_ = true;
-    lock.unlock();
-    detail::run_async(transport_, lookup_machine{this}, [this](result<location_response>&& found) { settle_location(found); });
-  }
 
   // --- running machines -------------------------------------------------------------------------------------
 
   template <class Machine>
   result<typename Machine::value_type> run(Machine&& m) {
-    return run_sync(m);
+    return core_.run_sync(m);
   }
 
   template <class Machine>
   decltype(auto) launch(Machine&& m) {
-    using machine_type = std::remove_cvref_t<Machine>;
-    return executor_.execute(detail::call<basic_app_client, machine_type, ErrorPolicy>(*this, std::forward<Machine>(m)));
+    return core_.launch(std::forward<Machine>(m));
   }
 
-  // For detail::call, and the do_ functions.
-  template <class Machine>
-  result<typename Machine::value_type> run_sync(Machine& m) {
-    if constexpr (Machine::needs_location) {
-      auto found = do_location();
-      if (!found) return m.fail(std::move(found).error());
-      m.located(*found);
-    }
-    return detail::run_sync(transport_, m);
-  }
-
-  template <class Machine, class Done>
-  void run_async(Machine&& machine, Done&& done) {
-    using machine_type = std::remove_cvref_t<Machine>;
-    if constexpr (!asynchronous_transport) {
-      machine_type local(std::forward<Machine>(machine));
-      done(run_sync(local));
-    } else if constexpr (machine_type::needs_location) {
-      async_location([this, m = machine_type(std::forward<Machine>(machine)), then = std::decay_t<Done>(std::forward<Done>(done))](
-                         result<location_response>&& found) mutable {
-        if (!found) return then(m.fail(std::move(found).error()));
-        m.located(*found);
-        detail::run_async(transport_, std::move(m), std::move(then));
-      });
-    } else {
-      detail::run_async(transport_, std::forward<Machine>(machine), std::forward<Done>(done));
-    }
-  }
-
-  Transport transport_;
-  app_config config_;
-  std::mutex location_mutex_;
-  std::condition_variable location_idle_;
-  bool location_in_flight_ = false;
-  std::vector<detail::unique_function<void(result<location_response>)>> location_waiters_;
-  std::optional<location_response> location_;
-  // Last, so it goes first: an executor that owns its pool joins the calls still running on it while
-  // everything they use is still here.
-  Executor executor_;
+  core_type core_;
 };
 
 template <class Transport>

@@ -1,0 +1,252 @@
+// apikeys::detail::client_core: what both clients are made of: checks, launch, runners, the session rule.
+#ifndef APIKEYS_DETAIL_CLIENT_CORE_HPP
+#define APIKEYS_DETAIL_CLIENT_CORE_HPP
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "../async_transport.hpp"
+#include "../config.hpp"
+#include "../error.hpp"
+#include "../error_policy.hpp"
+#include "../executor.hpp"
+#include "../http.hpp"
+#include "../operations.hpp"
+#include "../operations/auth.hpp"
+#include "../operations/common.hpp"
+#include "../result.hpp"
+#include "../session.hpp"
+#include "pipeline.hpp"
+
+namespace apikeys::detail {
+
+// --- the session rule: the token a call sends, and what a 401 means (docs/protocol.md section 7) ----------
+
+/// Builds a request that carries `user`'s refresh or access token as the bearer (read under the session's
+/// lock, never copied out); `build(ctx)` fills it. A null session, or one logged out, is refused with
+/// errc::not_logged_in, the latter worded by `logged_out` for the call's family.
+template <class Build>
+std::optional<api_error> build_for_session(const std::shared_ptr<session>& user, ops::prerequisite token,
+                                           std::chrono::milliseconds timeout, std::string_view logged_out, Build&& build) {
+  if (!user) return client_error(errc::not_logged_in, "no session: log in first");
+  std::optional<api_error> refused;
+  const auto with_token = [&](std::string_view bearer) {
+    refused = build(ops::request_context{user->host(), bearer, timeout});
+  };
+  const bool logged_in = token == ops::prerequisite::access_token ? user->with_access_token(with_token)
+                                                                   : user->with_refresh_token(with_token);
+  if (!logged_in) return client_error(errc::not_logged_in, std::string{logged_out});
+  return refused;
+}
+
+/// A 401 to a request that sent the refresh token: the token is dead, so the session is over.
+inline void end_session_on_401(const std::shared_ptr<session>& user, const api_error& error) {
+  if (user && error.http_status == 401) user->log_out();
+}
+
+/// A session's call (operations/keys.hpp, operations/auth.hpp) run for `user`: the descriptor's checks,
+/// the session's token, the descriptor's decoding, and docs/protocol.md section 7: a 401 to the refresh
+/// token ends the session; a 401 to the access token is answered by one refresh and one retry.
+template <class Op>
+struct session_call {
+  using value_type = typename Op::value_type;
+  static constexpr ops::prerequisite needs = Op::needs;
+  static_assert(needs == ops::prerequisite::refresh_token || needs == ops::prerequisite::access_token);
+  static constexpr bool ends_session = requires { requires Op::ends_session; };
+
+  std::shared_ptr<session> user;
+  std::chrono::milliseconds timeout;
+  std::string_view logged_out;  // the family's wording of errc::not_logged_in
+  Op op;
+  bool refreshing = false;  // access-token calls: the refresh after a first 401 is in flight
+  bool retried = false;     // access-token calls: the request after that refresh is in flight
+
+  std::optional<result<value_type>> start(http_request& request) {
+    if constexpr (requires { op.check(); }) {
+      if (auto invalid = op.check()) return op.fail(std::move(*invalid));
+    }
+    if constexpr (ends_session) {
+      if (user && !user->logged_in()) return result<value_type>{};
+    }
+    refreshing = retried = false;
+    auto refused = build_for_session(user, needs, timeout, logged_out,
+                                     [&](const ops::request_context& ctx) { return op.build(request, ctx); });
+    if (!refused) return std::nullopt;
+    wipe(request);
+    if constexpr (ends_session) {
+      if (user) user->log_out();
+    }
+    return op.fail(std::move(*refused));
+  }
+
+  result<value_type> finish(result<http_response>&& response)
+    requires(needs == ops::prerequisite::refresh_token)
+  {
+    if (!response) end_session_on_401(user, response.error());
+    if constexpr (ends_session) user->log_out();
+    if (!response) return op.fail(std::move(response).error());
+    return decode(*response);
+  }
+
+  std::optional<result<value_type>> resume(result<http_response>&& response, http_request& request)
+    requires(needs == ops::prerequisite::access_token)
+  {
+    session_call<ops::refresh_session> refresh{user, timeout, logged_out, {}};
+    if (refreshing) {
+      refreshing = false;
+      if (auto refreshed = refresh.finish(std::move(response)); !refreshed) return unexpected{std::move(refreshed).error()};
+      retried = true;
+      return start_again(request);
+    }
+    if (!response) {
+      if (response.error().http_status != 401 || retried) return op.fail(std::move(response).error());
+      refreshing = true;
+      if (auto refused = refresh.start(request)) return unexpected{std::move(*refused).error()};
+      return std::nullopt;
+    }
+    return decode(*response);
+  }
+
+  result<value_type> fail(api_error error) const { return op.fail(std::move(error)); }
+
+ private:
+  result<value_type> decode(http_response& response) {
+    if constexpr (requires { op.decode(response, *user); }) {
+      return op.decode(response, *user);
+    } else {
+      return op.decode(response);
+    }
+  }
+  std::optional<result<value_type>> start_again(http_request& request) {
+    auto refused = build_for_session(user, needs, timeout, logged_out,
+                                     [&](const ops::request_context& ctx) { return op.build(request, ctx); });
+    if (refused) return op.fail(std::move(*refused));
+    return std::nullopt;
+  }
+};
+
+/// An app's call that needs no session (operations/auth.hpp): the location lookup (sent to the base URL),
+/// or one sent to the app's host, which the client core tells it first (located()).
+template <class Op>
+struct app_call {
+  using value_type = typename Op::value_type;
+  static constexpr ops::prerequisite needs = Op::needs;
+  static_assert(needs == ops::prerequisite::none || needs == ops::prerequisite::location);
+
+  const app_config* config;  // the app's, which outlives its calls
+  Op op;
+  std::string host{};
+
+  void located(const location_response& where)
+    requires(needs == ops::prerequisite::location)
+  {
+    host = where.hostname;
+  }
+
+  std::optional<result<value_type>> start(http_request& request) {
+    if (auto refused = op.build(request, context(), *config)) {
+      wipe(request);
+      return op.fail(std::move(*refused));
+    }
+    return std::nullopt;
+  }
+  result<value_type> finish(result<http_response>&& response) {
+    if (!response) return op.fail(std::move(response).error());
+    return op.decode(*response, context());
+  }
+  result<value_type> fail(api_error error) const { return op.fail(std::move(error)); }
+
+ private:
+  ops::request_context context() const {
+    return {needs == ops::prerequisite::none ? std::string_view{config->base_url} : std::string_view{host}, {}, config->timeout};
+  }
+};
+
+// --- the core ------------------------------------------------------------------------------------------------
+
+template <class Machine>
+constexpr bool needs_location() {
+  if constexpr (requires { Machine::needs; }) {
+    return Machine::needs == ops::prerequisite::location;
+  } else {
+    return false;
+  }
+}
+
+/// What both clients are: a Transport, the client's own State, and an Executor, in that order (the
+/// executor goes first, so one that owns a pool joins its calls while all they use is still here), with
+/// one way to run a call machine (detail/pipeline.hpp) on them. A machine that needs the location is told
+/// it first; State provides it (`location(core)` and `location_async(core, then)`).
+/// Its template arguments are checked here, once, for both clients.
+template <class Transport, class Executor, class ErrorPolicy, class State>
+class client_core {
+  static_assert(check_any_transport<Transport>());
+  static_assert(executor<Executor>, "apikeys: Executor needs execute(operation) (see apikeys/executor.hpp)");
+  static_assert(error_policy<ErrorPolicy>, "apikeys: ErrorPolicy needs a static apply(result<T>&&) (see error_policy.hpp)");
+
+ public:
+  using transport_ref = std::remove_reference_t<Transport>&;
+  static constexpr bool asynchronous_transport = async_transport<std::remove_reference_t<Transport>>;
+
+  template <class... StateArgs>
+  client_core(Transport transport, Executor executor, StateArgs&&... state)
+      : transport_(std::forward<Transport>(transport)),
+        state_(std::forward<StateArgs>(state)...),
+        executor_(std::move(executor)) {}
+
+  transport_ref transport() noexcept { return transport_; }
+  Executor& executor() noexcept { return executor_; }
+  State& state() noexcept { return state_; }
+  const State& state() const noexcept { return state_; }
+
+  /// Hands the call to the Executor, which decides what the caller gets.
+  template <class Machine>
+  decltype(auto) launch(Machine&& machine) {
+    using machine_type = std::remove_cvref_t<Machine>;
+    return executor_.execute(call<client_core, machine_type, ErrorPolicy>(*this, std::forward<Machine>(machine)));
+  }
+
+  /// Runs the call to the end on this thread.
+  template <class Machine>
+  result<typename Machine::value_type> run_sync(Machine& machine) {
+    if constexpr (needs_location<Machine>()) {
+      auto found = state_.location(*this);
+      if (!found) return machine.fail(std::move(found).error());
+      machine.located(*found);
+    }
+    return detail::run_sync(transport_, machine);
+  }
+
+  /// Starts the call; `done(result<T>)` runs once, where pipeline.hpp's run_async says.
+  template <class Machine, class Done>
+  void run_async(Machine&& machine, Done&& done) {
+    using machine_type = std::remove_cvref_t<Machine>;
+    if constexpr (!asynchronous_transport) {
+      machine_type local(std::forward<Machine>(machine));
+      done(run_sync(local));
+    } else if constexpr (needs_location<machine_type>()) {
+      state_.location_async(*this, [this, m = machine_type(std::forward<Machine>(machine)),
+                                    then = std::decay_t<Done>(std::forward<Done>(done))](result<location_response>&& found) mutable {
+        if (!found) return then(m.fail(std::move(found).error()));
+        m.located(*found);
+        detail::run_async(transport_, std::move(m), std::move(then));
+      });
+    } else {
+      detail::run_async(transport_, std::forward<Machine>(machine), std::forward<Done>(done));
+    }
+  }
+
+ private:
+  Transport transport_;
+  State state_;
+  Executor executor_;
+};
+
+}  // namespace apikeys::detail
+
+#endif  // APIKEYS_DETAIL_CLIENT_CORE_HPP
