@@ -9,6 +9,7 @@
 #include "error.hpp"
 #include "result.hpp"
 #include "api_key.hpp"
+#include "auth_types.hpp"
 #include "transport.hpp"
 #include "async_transport.hpp"
 #include "config.hpp"

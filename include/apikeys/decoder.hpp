@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "api_key.hpp"
+#include "auth_types.hpp"
 #include "error.hpp"
 #include "http.hpp"
 #include "result.hpp"
@@ -14,35 +15,6 @@
 #include "version.hpp"
 
 namespace apikeys {
-
-/// A successful log in: who the device is now, and its two tokens.
-struct login_response {
-  std::string user_id;
-  std::string device_id;
-  secret access_token;
-  secret refresh_token;
-};
-
-/// Where an app lives (docs/protocol.md section 6): every later HTTP call goes to `hostname`.
-struct location_response {
-  std::string hostname;     ///< scheme://authority, without a trailing '/'
-  std::string ws_hostname;
-};
-
-/// One identity of a user, as the profile lists it.
-struct user_identity {
-  std::string id;
-  std::string provider_type;
-  std::string provider_id;
-};
-
-/// The profile answer; `data` is kept as the raw JSON object text.
-struct user_profile {
-  std::string user_id;
-  std::string type;
-  std::vector<user_identity> identities;
-  std::string data;
-};
 
 // Each decoder reads with simdjson on-demand (impl/decoder.hpp). Header-only by default; with
 // APIKEYS_SEPARATE_COMPILATION these are declarations only, compiled once where APIKEYS_IMPLEMENTATION is
