@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "../thread_pool.hpp"
+#include "pooled.hpp"
 
 namespace apikeys {
 
@@ -19,14 +20,6 @@ template <class Call, class Completion>
 struct callback_completion {
   Completion completion;
   void operator()(typename Call::result_type&& outcome) noexcept { std::invoke(completion, std::move(outcome)); }
-};
-
-template <class Call, class Completion>
-struct callback_work {
-  Call call;
-  callback_completion<Call, Completion> done;
-  void operator()() { done(call.run()); }
-  void cancel() { done(call.abandon()); }
 };
 }  // namespace detail
 
@@ -52,14 +45,7 @@ class [[nodiscard]] deferred_call {
     requires std::invocable<std::decay_t<Completion>&, result_type&&>
   void then(Completion&& completion) && {
     using done_type = detail::callback_completion<Call, std::decay_t<Completion>>;
-    done_type done{std::decay_t<Completion>(std::forward<Completion>(completion))};
-    if constexpr (Call::is_asynchronous) {
-      std::move(call_).start(std::move(done));
-    } else if (pool_) {
-      pool_->post(detail::callback_work<Call, std::decay_t<Completion>>{std::move(call_), std::move(done)});
-    } else {
-      done(call_.run());
-    }
+    detail::dispatch(std::move(call_), pool_, done_type{std::decay_t<Completion>(std::forward<Completion>(completion))});
   }
 
  private:
@@ -74,22 +60,9 @@ class [[nodiscard]] deferred_call {
 /// Pool, cancellation and lifetime rules are future_executor's: with an async transport no thread
 /// waits on the network; with a send()-only transport calls run on the pool; the client must outlive
 /// its calls. Thread safety: execute() may be called concurrently; copies share one pool.
-class callback_executor {
+class callback_executor : public detail::pooled_executor<detail::made_with_pool<deferred_call>> {
  public:
-  /// A pool of its own, thread_pool::default_size() threads, shared by every copy of this executor.
-  callback_executor() : pool_(std::make_shared<thread_pool>()) {}
-  /// Runs calls on `pool`, which may be shared; null: on the caller's thread, inside then().
-  explicit callback_executor(std::shared_ptr<thread_pool> pool) noexcept : pool_(std::move(pool)) {}
-
-  template <class Call>
-  deferred_call<Call> execute(Call call) const {
-    return deferred_call<Call>(std::move(call), pool_);
-  }
-
-  const std::shared_ptr<thread_pool>& pool() const noexcept { return pool_; }
-
- private:
-  std::shared_ptr<thread_pool> pool_;
+  using pooled_executor::pooled_executor;
 };
 
 }  // namespace apikeys

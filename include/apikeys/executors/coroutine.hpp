@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "../thread_pool.hpp"
+#include "pooled.hpp"
 
 namespace apikeys {
 
@@ -81,11 +82,7 @@ class [[nodiscard]] call_awaitable {
       }
     }
     const detail::inline_completion_scope scope{this};
-    if constexpr (Call::is_asynchronous) {
-      std::move(call_).start(completion{this});
-    } else {
-      pool_->post(pooled{this});
-    }
+    detail::dispatch(std::move(call_), pool_, completion{this});
     return !scope.completed();
   }
 
@@ -101,11 +98,6 @@ class [[nodiscard]] call_awaitable {
     call_awaitable* self;
     void operator()(result_type&& outcome) const noexcept { self->complete(std::move(outcome)); }
   };
-  struct pooled {
-    call_awaitable* self;
-    void operator()() const { self->complete(self->call_.run()); }
-    void cancel() const { self->complete(self->call_.abandon()); }
-  };
 
   Call call_;
   std::shared_ptr<thread_pool> pool_;
@@ -118,22 +110,9 @@ class [[nodiscard]] call_awaitable {
 /// future_executor's; a queued call cancelled by the pool's shutdown resumes its coroutine on the
 /// shutting-down thread with the cancelled error.
 /// Thread safety: execute() may be called concurrently; copies share one pool.
-class coroutine_executor {
+class coroutine_executor : public detail::pooled_executor<detail::made_with_pool<call_awaitable>> {
  public:
-  /// A pool of its own, thread_pool::default_size() threads, shared by every copy of this executor.
-  coroutine_executor() : pool_(std::make_shared<thread_pool>()) {}
-  /// Runs calls on `pool`, which may be shared; null: on the awaiting thread, without suspending.
-  explicit coroutine_executor(std::shared_ptr<thread_pool> pool) noexcept : pool_(std::move(pool)) {}
-
-  template <class Call>
-  call_awaitable<Call> execute(Call call) const {
-    return call_awaitable<Call>(std::move(call), pool_);
-  }
-
-  const std::shared_ptr<thread_pool>& pool() const noexcept { return pool_; }
-
- private:
-  std::shared_ptr<thread_pool> pool_;
+  using pooled_executor::pooled_executor;
 };
 
 }  // namespace apikeys

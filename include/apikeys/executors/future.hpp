@@ -10,6 +10,7 @@
 
 #include "../thread_pool.hpp"
 #include "../version.hpp"
+#include "pooled.hpp"
 
 namespace apikeys {
 
@@ -34,30 +35,23 @@ void fulfil(std::promise<typename Call::value_type>& promise, typename Call::res
 #endif
 }
 
+// Fulfils the future with the call's result, or with what its run threw that is not an api_error.
 template <class Call>
 struct promise_completion {
   std::promise<typename Call::value_type> promise;
   void operator()(typename Call::result_type&& outcome) { fulfil<Call>(promise, std::move(outcome)); }
+  void thrown(std::exception_ptr failure) { promise.set_exception(std::move(failure)); }
 };
 
-// A call queued on the pool: run it there, or, if the pool shuts down first, fulfil the future with the
-// call's cancelled error.
-template <class Call>
-struct future_work {
-  Call call;
-  std::promise<typename Call::value_type> promise;
-  void operator()() {
-#if APIKEYS_HAS_EXCEPTIONS
-    try {
-      fulfil<Call>(promise, call.run());
-    } catch (...) {  // not an api_error (those are results): std::bad_alloc and the like
-      promise.set_exception(std::current_exception());
-    }
-#else
-    fulfil<Call>(promise, call.run());
-#endif
+// future_executor's shape of a call: a std::future, and the promise is the completion.
+struct future_shape {
+  template <class Call>
+  static std::future<typename Call::value_type> launch(Call call, const std::shared_ptr<thread_pool>& pool) {
+    promise_completion<Call> done;
+    auto future = done.promise.get_future();
+    dispatch(std::move(call), pool, std::move(done));
+    return future;
   }
-  void cancel() { fulfil<Call>(promise, call.abandon()); }
 };
 }  // namespace detail
 
@@ -75,31 +69,9 @@ struct future_work {
 /// calls were made on must outlive them: declare it after the pool's owners if they live side by side.
 ///
 /// Thread safety: execute() may be called concurrently; copies share one pool.
-class future_executor {
+class future_executor : public detail::pooled_executor<detail::future_shape> {
  public:
-  /// A pool of its own, thread_pool::default_size() threads, shared by every copy of this executor.
-  future_executor() : pool_(std::make_shared<thread_pool>()) {}
-  /// Runs calls on `pool`, which may be shared with other executors and clients; null: the caller's thread.
-  explicit future_executor(std::shared_ptr<thread_pool> pool) noexcept : pool_(std::move(pool)) {}
-
-  template <class Call>
-  std::future<typename Call::value_type> execute(Call call) const {
-    std::promise<typename Call::value_type> promise;
-    auto future = promise.get_future();
-    if constexpr (Call::is_asynchronous) {
-      std::move(call).start(detail::promise_completion<Call>{std::move(promise)});
-    } else if (pool_) {
-      pool_->post(detail::future_work<Call>{std::move(call), std::move(promise)});
-    } else {
-      detail::fulfil<Call>(promise, call.run());
-    }
-    return future;
-  }
-
-  const std::shared_ptr<thread_pool>& pool() const noexcept { return pool_; }
-
- private:
-  std::shared_ptr<thread_pool> pool_;
+  using pooled_executor::pooled_executor;
 };
 
 }  // namespace apikeys
