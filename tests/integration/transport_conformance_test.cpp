@@ -35,6 +35,8 @@ struct httplib_fixture {
   using transport_type = apikeys::httplib_transport;
   // httplib 0.11 percent-decodes every response header value (upstream issue #1789).
   static constexpr bool decodes_response_header_escapes = true;
+  static constexpr bool thread_safe = true;
+  static constexpr bool errors_name_origin = true;
   static apikeys::httplib_transport make(const conformance_target&) { return apikeys::httplib_transport{}; }
 };
 
@@ -48,6 +50,8 @@ struct emulator_fixture {
 #if APIKEYS_CONFORMANCE_CURL
 struct curl_fixture {
   using transport_type = apikeys::curl_transport;
+  static constexpr bool thread_safe = true;
+  static constexpr bool errors_name_origin = true;
   static apikeys::curl_transport make(const conformance_target&) { return apikeys::curl_transport{}; }
 };
 #endif
@@ -150,6 +154,10 @@ TEST_CASE("the suite fails broken transports, in exactly the cases they break") 
   CHECK(failed("header names and values arrive intact both ways"));
   CHECK(failed("1 MiB bodies arrive intact both ways"));
   CHECK(failed("a connection closed in mid-body is an error, not a truncated success"));
+  CHECK(failed("a connection closed before any response is an error"));
+  // Cutting the headers to three lets a header through that should have been refused.
+  CHECK(failed("a header that cannot be sent as written is refused before anything goes out"));
+  CHECK(report.find("a request with an unsendable header went out") != std::string::npos);
   CHECK(report.find("truncated success") != std::string::npos);
   CHECK(report.find("the 1 MiB response body came back as 65536 bytes where 1048576 were expected") != std::string::npos);
   CHECK(report.find("request header 'X-Conformance-Mixed-Case' arrived 0 times") != std::string::npos);
@@ -162,6 +170,9 @@ TEST_CASE("the suite fails broken transports, in exactly the cases they break") 
   CHECK_FALSE(failed("a server slower than the request's timeout gives errc::timeout in time"));
   CHECK_FALSE(failed("a port nobody listens on gives errc::connection_failed"));
   CHECK_FALSE(failed("sequential requests reuse one keep-alive connection"));
+  CHECK_FALSE(failed("a body trickling in slower than the request's timeout allows gives errc::timeout in time"));
+  CHECK_FALSE(failed("a kept connection the server has closed is replaced, not reported"));
+  CHECK_FALSE(failed("a host name that does not resolve is an error, not a response"));
 }
 
 // The suite's server is what every wire verdict rests on, so its own record is checked against bytes
