@@ -45,8 +45,9 @@
 //   connection the server has closed is replaced, not reported; with thread_safe, 8 threads sending at
 //   once each get their own answers; a header name or value that cannot be sent as written (CR, LF, NUL,
 //   a name that is no HTTP token) is refused with errc::transport_error before anything goes out, naming
-//   the header; no error quotes a request header value, the body, or the URL's path and query (and with
-//   errors_name_origin, each failure to get an answer names the server's scheme://host:port).
+//   the header; every error has a message, which quotes no request header value, body, or the URL's path
+//   and query (and with errors_name_origin, each failure to get an answer names the server's
+//   scheme://host:port).
 // - apikeys_transport_protocol_conformance (any transport, in-process ones too): the .NET manual's story
 //   (register, log in, create, fetch, fetch all, disable, enable, log in with the key, delete, and the
 //   404, 401, 403 and 409 rows) through apikeys::basic_app_client over the fixture's transport must give
@@ -370,6 +371,7 @@ inline void check_no_answer(const result<http_response>& r, std::initializer_lis
                         "expected " << names << ", got " << to_string(e.code) << ": " << e.message);
   DOCTEST_CHECK_MESSAGE(kind_of(e.code) == error_kind::transport, "not a transport error: " << to_string(e.code));
   DOCTEST_CHECK_MESSAGE(e.http_status == 0, "a transport error carries HTTP status " << e.http_status);
+  DOCTEST_CHECK_MESSAGE(!e.message.empty(), "the error says nothing about what went wrong");
   check_nothing_quoted(error_text(e) + "\n" + e.message, request);
 }
 
