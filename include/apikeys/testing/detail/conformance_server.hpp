@@ -51,6 +51,9 @@ struct scripted_reply {
   std::chrono::milliseconds delay{0};        ///< stall this long before answering; cut short when the server stops
   std::size_t cut_after = std::string::npos; ///< send only this many body bytes, then close the connection
   bool close = false;                        ///< say Connection: close and close after answering
+  bool drop = false;                         ///< close after answering without saying so beforehand
+  bool hang_up = false;                      ///< close without answering at all
+  std::chrono::milliseconds trickle{0};      ///< send the body one byte at a time, this long apart
 };
 
 constexpr std::string_view conformance_reason(int status) noexcept {
@@ -60,6 +63,10 @@ constexpr std::string_view conformance_reason(int status) noexcept {
     case 201: return "Created";
     case 204: return "No Content";
     case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -353,7 +360,9 @@ class conformance_server {
         requests_.push_back(std::move(request));
       }
       if (reply.delay.count() > 0 && stall(reply.delay)) return false;
-      if (!answer(c.fd, reply) || reply.close || client_closes || reply.cut_after != std::string::npos) return false;
+      if (reply.hang_up || !answer(c.fd, reply) || reply.close || reply.drop || client_closes ||
+          reply.cut_after != std::string::npos)
+        return false;
     }
   }
 
@@ -366,8 +375,14 @@ class conformance_server {
       out.append("Content-Length: ").append(std::to_string(reply.body.size())).append("\r\n");
     if (reply.close) out.append("Connection: close\r\n");
     out.append("\r\n");
-    out.append(std::string_view{reply.body}.substr(0, reply.cut_after));
-    return send_all(fd, out);
+    const std::string_view body = std::string_view{reply.body}.substr(0, reply.cut_after);
+    if (reply.trickle.count() <= 0) return send_all(fd, out.append(body));
+    // A byte at a time, each well within any read timeout, so that only a deadline for the whole
+    // response ends it; a client that gave up makes a send fail, and stopping cuts the stall short.
+    if (!send_all(fd, out)) return false;
+    for (std::size_t i = 0; i < body.size(); ++i)
+      if (stall(reply.trickle) || !send_all(fd, body.substr(i, 1))) return false;
+    return true;
   }
 
   handler handler_;
