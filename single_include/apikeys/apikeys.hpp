@@ -824,6 +824,46 @@ struct fmt::formatter<apikeys::api_key> : apikeys::detail::described_formatter<a
 
 #endif  // APIKEYS_API_KEY_HPP
 // ---- end apikeys/api_key.hpp ----
+// ---- begin apikeys/auth_types.hpp ----
+// apikeys auth types: what the location, log in and profile routes answer.
+#ifndef APIKEYS_AUTH_TYPES_HPP
+#define APIKEYS_AUTH_TYPES_HPP
+
+namespace apikeys {
+
+/// A successful log in: who the device is now, and its two tokens.
+struct login_response {
+  std::string user_id;
+  std::string device_id;
+  secret access_token;
+  secret refresh_token;
+};
+
+/// Where an app lives (docs/protocol.md section 6): every later HTTP call goes to `hostname`.
+struct location_response {
+  std::string hostname;     ///< scheme://authority, without a trailing '/'
+  std::string ws_hostname;
+};
+
+/// One identity of a user, as the profile lists it.
+struct user_identity {
+  std::string id;
+  std::string provider_type;
+  std::string provider_id;
+};
+
+/// The profile answer; `data` is kept as the raw JSON object text.
+struct user_profile {
+  std::string user_id;
+  std::string type;
+  std::vector<user_identity> identities;
+  std::string data;
+};
+
+}  // namespace apikeys
+
+#endif  // APIKEYS_AUTH_TYPES_HPP
+// ---- end apikeys/auth_types.hpp ----
 // ---- begin apikeys/transport.hpp ----
 // apikeys::transport: the one operation a user's HTTP backend provides, and the concept that checks it.
 #ifndef APIKEYS_TRANSPORT_HPP
@@ -1205,35 +1245,6 @@ struct fmt::formatter<apikeys::session> : apikeys::detail::described_formatter<a
 #define APIKEYS_DECODER_HPP
 
 namespace apikeys {
-
-/// A successful log in: who the device is now, and its two tokens.
-struct login_response {
-  std::string user_id;
-  std::string device_id;
-  secret access_token;
-  secret refresh_token;
-};
-
-/// Where an app lives (docs/protocol.md section 6): every later HTTP call goes to `hostname`.
-struct location_response {
-  std::string hostname;     ///< scheme://authority, without a trailing '/'
-  std::string ws_hostname;
-};
-
-/// One identity of a user, as the profile lists it.
-struct user_identity {
-  std::string id;
-  std::string provider_type;
-  std::string provider_id;
-};
-
-/// The profile answer; `data` is kept as the raw JSON object text.
-struct user_profile {
-  std::string user_id;
-  std::string type;
-  std::vector<user_identity> identities;
-  std::string data;
-};
 
 // Each decoder reads with simdjson on-demand (impl/decoder.hpp). Header-only by default; with
 // APIKEYS_SEPARATE_COMPILATION these are declarations only, compiled once where APIKEYS_IMPLEMENTATION is
@@ -2717,6 +2728,85 @@ class thread_pool {
 
 #include <future>
 
+// ---- begin apikeys/executors/pooled.hpp ----
+// apikeys executors: what the future, callback and coroutine executors share: a pool, and where a call runs.
+#ifndef APIKEYS_EXECUTORS_POOLED_HPP
+#define APIKEYS_EXECUTORS_POOLED_HPP
+
+namespace apikeys::detail {
+
+// A call queued on a pool: run there, or, if the pool shuts down first, completed with the call's cancelled
+// error. A completion with a member thrown(std::exception_ptr) is also handed what run() threw that is not
+// an api_error (those are results): std::bad_alloc and the like.
+template <class Call, class Done>
+struct pooled_work {
+  Call call;
+  Done done;
+  void operator()() {
+#if APIKEYS_HAS_EXCEPTIONS
+    if constexpr (requires { done.thrown(std::exception_ptr{}); }) {
+      try {
+        done(call.run());
+      } catch (...) {
+        done.thrown(std::current_exception());
+      }
+      return;
+    }
+#endif
+    done(call.run());
+  }
+  void cancel() { done(call.abandon()); }
+};
+
+// Where every pooled executor runs a call: with an async transport, started here and completed on the
+// transport's completion thread; with a send()-only transport, on the pool; with no pool, here and now.
+template <class Call, class Done>
+void dispatch(Call&& call, const std::shared_ptr<thread_pool>& pool, Done&& done) {
+  using call_type = std::remove_cvref_t<Call>;
+  if constexpr (call_type::is_asynchronous) {
+    std::move(call).start(std::forward<Done>(done));
+  } else if (pool) {
+    pool->post(pooled_work<call_type, std::decay_t<Done>>{std::move(call), std::forward<Done>(done)});
+  } else {
+    done(call.run());
+  }
+}
+
+// The shape of a call that is an object made of the call and the pool (deferred_call, call_awaitable).
+template <template <class> class Shape>
+struct made_with_pool {
+  template <class Call>
+  static Shape<Call> launch(Call call, const std::shared_ptr<thread_pool>& pool) {
+    return Shape<Call>(std::move(call), pool);
+  }
+};
+
+// An executor whose calls take the shape Shape::launch(call, pool) makes of them (a future, a deferred
+// call, an awaitable), on a pool of its own or a shared one. Copies share one pool.
+template <class Shape>
+class pooled_executor {
+ public:
+  /// A pool of its own, thread_pool::default_size() threads, shared by every copy of this executor.
+  pooled_executor() : pool_(std::make_shared<thread_pool>()) {}
+  /// Runs calls on `pool`, which may be shared with other executors and clients; null: on the caller's
+  /// thread (when the call is started).
+  explicit pooled_executor(std::shared_ptr<thread_pool> pool) noexcept : pool_(std::move(pool)) {}
+
+  template <class Call>
+  auto execute(Call call) const {
+    return Shape::launch(std::move(call), pool_);
+  }
+
+  const std::shared_ptr<thread_pool>& pool() const noexcept { return pool_; }
+
+ private:
+  std::shared_ptr<thread_pool> pool_;
+};
+
+}  // namespace apikeys::detail
+
+#endif  // APIKEYS_EXECUTORS_POOLED_HPP
+// ---- end apikeys/executors/pooled.hpp ----
 namespace apikeys {
 
 namespace detail {
@@ -2740,30 +2830,23 @@ void fulfil(std::promise<typename Call::value_type>& promise, typename Call::res
 #endif
 }
 
+// Fulfils the future with the call's result, or with what its run threw that is not an api_error.
 template <class Call>
 struct promise_completion {
   std::promise<typename Call::value_type> promise;
   void operator()(typename Call::result_type&& outcome) { fulfil<Call>(promise, std::move(outcome)); }
+  void thrown(std::exception_ptr failure) { promise.set_exception(std::move(failure)); }
 };
 
-// A call queued on the pool: run it there, or, if the pool shuts down first, fulfil the future with the
-// call's cancelled error.
-template <class Call>
-struct future_work {
-  Call call;
-  std::promise<typename Call::value_type> promise;
-  void operator()() {
-#if APIKEYS_HAS_EXCEPTIONS
-    try {
-      fulfil<Call>(promise, call.run());
-    } catch (...) {  // not an api_error (those are results): std::bad_alloc and the like
-      promise.set_exception(std::current_exception());
-    }
-#else
-    fulfil<Call>(promise, call.run());
-#endif
+// future_executor's shape of a call: a std::future, and the promise is the completion.
+struct future_shape {
+  template <class Call>
+  static std::future<typename Call::value_type> launch(Call call, const std::shared_ptr<thread_pool>& pool) {
+    promise_completion<Call> done;
+    auto future = done.promise.get_future();
+    dispatch(std::move(call), pool, std::move(done));
+    return future;
   }
-  void cancel() { fulfil<Call>(promise, call.abandon()); }
 };
 }  // namespace detail
 
@@ -2781,31 +2864,9 @@ struct future_work {
 /// calls were made on must outlive them: declare it after the pool's owners if they live side by side.
 ///
 /// Thread safety: execute() may be called concurrently; copies share one pool.
-class future_executor {
+class future_executor : public detail::pooled_executor<detail::future_shape> {
  public:
-  /// A pool of its own, thread_pool::default_size() threads, shared by every copy of this executor.
-  future_executor() : pool_(std::make_shared<thread_pool>()) {}
-  /// Runs calls on `pool`, which may be shared with other executors and clients; null: the caller's thread.
-  explicit future_executor(std::shared_ptr<thread_pool> pool) noexcept : pool_(std::move(pool)) {}
-
-  template <class Call>
-  std::future<typename Call::value_type> execute(Call call) const {
-    std::promise<typename Call::value_type> promise;
-    auto future = promise.get_future();
-    if constexpr (Call::is_asynchronous) {
-      std::move(call).start(detail::promise_completion<Call>{std::move(promise)});
-    } else if (pool_) {
-      pool_->post(detail::future_work<Call>{std::move(call), std::move(promise)});
-    } else {
-      detail::fulfil<Call>(promise, call.run());
-    }
-    return future;
-  }
-
-  const std::shared_ptr<thread_pool>& pool() const noexcept { return pool_; }
-
- private:
-  std::shared_ptr<thread_pool> pool_;
+  using pooled_executor::pooled_executor;
 };
 
 }  // namespace apikeys
@@ -2826,14 +2887,6 @@ template <class Call, class Completion>
 struct callback_completion {
   Completion completion;
   void operator()(typename Call::result_type&& outcome) noexcept { std::invoke(completion, std::move(outcome)); }
-};
-
-template <class Call, class Completion>
-struct callback_work {
-  Call call;
-  callback_completion<Call, Completion> done;
-  void operator()() { done(call.run()); }
-  void cancel() { done(call.abandon()); }
 };
 }  // namespace detail
 
@@ -2859,14 +2912,7 @@ class [[nodiscard]] deferred_call {
     requires std::invocable<std::decay_t<Completion>&, result_type&&>
   void then(Completion&& completion) && {
     using done_type = detail::callback_completion<Call, std::decay_t<Completion>>;
-    done_type done{std::decay_t<Completion>(std::forward<Completion>(completion))};
-    if constexpr (Call::is_asynchronous) {
-      std::move(call_).start(std::move(done));
-    } else if (pool_) {
-      pool_->post(detail::callback_work<Call, std::decay_t<Completion>>{std::move(call_), std::move(done)});
-    } else {
-      done(call_.run());
-    }
+    detail::dispatch(std::move(call_), pool_, done_type{std::decay_t<Completion>(std::forward<Completion>(completion))});
   }
 
  private:
@@ -2881,22 +2927,9 @@ class [[nodiscard]] deferred_call {
 /// Pool, cancellation and lifetime rules are future_executor's: with an async transport no thread
 /// waits on the network; with a send()-only transport calls run on the pool; the client must outlive
 /// its calls. Thread safety: execute() may be called concurrently; copies share one pool.
-class callback_executor {
+class callback_executor : public detail::pooled_executor<detail::made_with_pool<deferred_call>> {
  public:
-  /// A pool of its own, thread_pool::default_size() threads, shared by every copy of this executor.
-  callback_executor() : pool_(std::make_shared<thread_pool>()) {}
-  /// Runs calls on `pool`, which may be shared; null: on the caller's thread, inside then().
-  explicit callback_executor(std::shared_ptr<thread_pool> pool) noexcept : pool_(std::move(pool)) {}
-
-  template <class Call>
-  deferred_call<Call> execute(Call call) const {
-    return deferred_call<Call>(std::move(call), pool_);
-  }
-
-  const std::shared_ptr<thread_pool>& pool() const noexcept { return pool_; }
-
- private:
-  std::shared_ptr<thread_pool> pool_;
+  using pooled_executor::pooled_executor;
 };
 
 }  // namespace apikeys
@@ -2982,11 +3015,7 @@ class [[nodiscard]] call_awaitable {
       }
     }
     const detail::inline_completion_scope scope{this};
-    if constexpr (Call::is_asynchronous) {
-      std::move(call_).start(completion{this});
-    } else {
-      pool_->post(pooled{this});
-    }
+    detail::dispatch(std::move(call_), pool_, completion{this});
     return !scope.completed();
   }
 
@@ -3002,11 +3031,6 @@ class [[nodiscard]] call_awaitable {
     call_awaitable* self;
     void operator()(result_type&& outcome) const noexcept { self->complete(std::move(outcome)); }
   };
-  struct pooled {
-    call_awaitable* self;
-    void operator()() const { self->complete(self->call_.run()); }
-    void cancel() const { self->complete(self->call_.abandon()); }
-  };
 
   Call call_;
   std::shared_ptr<thread_pool> pool_;
@@ -3019,22 +3043,9 @@ class [[nodiscard]] call_awaitable {
 /// future_executor's; a queued call cancelled by the pool's shutdown resumes its coroutine on the
 /// shutting-down thread with the cancelled error.
 /// Thread safety: execute() may be called concurrently; copies share one pool.
-class coroutine_executor {
+class coroutine_executor : public detail::pooled_executor<detail::made_with_pool<call_awaitable>> {
  public:
-  /// A pool of its own, thread_pool::default_size() threads, shared by every copy of this executor.
-  coroutine_executor() : pool_(std::make_shared<thread_pool>()) {}
-  /// Runs calls on `pool`, which may be shared; null: on the awaiting thread, without suspending.
-  explicit coroutine_executor(std::shared_ptr<thread_pool> pool) noexcept : pool_(std::move(pool)) {}
-
-  template <class Call>
-  call_awaitable<Call> execute(Call call) const {
-    return call_awaitable<Call>(std::move(call), pool_);
-  }
-
-  const std::shared_ptr<thread_pool>& pool() const noexcept { return pool_; }
-
- private:
-  std::shared_ptr<thread_pool> pool_;
+  using pooled_executor::pooled_executor;
 };
 
 }  // namespace apikeys
