@@ -634,16 +634,30 @@ TEST_CASE("profile's refresh and retry over async_send") {
   CHECK((*user)->access_token().reveal() != old_access.reveal());
 }
 
-TEST_CASE("the sync path: do_ functions still run on the caller's thread, whatever the executor") {
+// The emulator, noting the thread each request is sent from.
+struct thread_noting_transport {
+  emulator& emu;
+  std::vector<std::thread::id> threads;
+  http_response send(const http_request& request) {
+    threads.push_back(std::this_thread::get_id());
+    return emu.send(request);
+  }
+};
+
+TEST_CASE("the sync path: inline_executor with return_result runs each key operation at once on the caller's thread") {
   logged_in w;
-  apikeys::basic_api_key_client<emulator&, apikeys::coroutine_executor, apikeys::return_result> keys{w.emu, w.user};
-  auto created = keys.do_create("direct");
+  thread_noting_transport noting{w.emu, {}};
+  apikeys::basic_api_key_client<thread_noting_transport&, apikeys::inline_executor, apikeys::return_result> keys{
+      noting, w.user};
+  auto created = keys.create("direct");
   REQUIRE(created);
-  CHECK(keys.do_fetch(created->id)->has_value());
-  CHECK(keys.do_fetch_all()->size() == 1);
-  CHECK(keys.do_toggle(created->id, false));
-  CHECK(keys.do_remove(created->id));
+  CHECK(keys.fetch(created->id)->has_value());
+  CHECK(keys.fetch_all()->size() == 1);
+  CHECK(keys.disable(created->id));
+  CHECK(keys.remove(created->id));
   CHECK(w.emu.key_count(w.user->user_id()) == 0);
+  REQUIRE(noting.threads.size() == 5);
+  for (const std::thread::id& sent_from : noting.threads) CHECK(sent_from == std::this_thread::get_id());
 }
 
 }  // namespace
