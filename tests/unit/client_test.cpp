@@ -1435,7 +1435,9 @@ TEST_CASE("kind() classifies every errc family") {
   CHECK(e.error_code() == errc::tls_error);
 }
 
-TEST_CASE("every known wire name maps to its errc through a real response") {
+// The one test of the error_code name table (docs/protocol.md section 5): the table itself, a response read
+// with it on any status, and a client's call that gets the answer.
+TEST_CASE("the twelve known error_code names map to their errc; any other is server_error with the name kept") {
   const std::pair<std::string_view, errc> names[] = {
       {"MissingAuthReq", errc::missing_auth_req},
       {"InvalidSession", errc::invalid_session},
@@ -1449,13 +1451,43 @@ TEST_CASE("every known wire name maps to its errc through a real response") {
       {"BadRequest", errc::bad_request},
       {"MaintenanceInProgress", errc::maintenance_in_progress},
       {"AuthProviderNotFound", errc::auth_provider_not_found},
+      // Wire names are exact: a near miss is as unknown as a name never seen.
       {"apikeynotfound", errc::server_error},
+      {"APIKeyNotFound ", errc::server_error},
+      {"FunctionNotFound", errc::server_error},
+      {"SomethingNew", errc::server_error},
+      {"ArrayOutOfBounds", errc::server_error},
       {"NoSuchThing", errc::server_error},
+  };
+  const auto json_answer = [](int status, std::string body) {
+    http_response response;
+    response.status = status;
+    response.headers.push_back({"Content-Type", "application/json"});
+    response.body = std::move(body);
+    return response;
   };
   for (const auto& entry : names) {
     const std::string_view name = entry.first;
     const errc code = entry.second;
     CAPTURE(name);
+    CHECK(apikeys::errc_from_server_code(name) == code);
+
+    const auto bad_request =
+        apikeys::classify_response(json_answer(400, fmt::format(R"({{"error":"m","error_code":"{}"}})", name)));
+    REQUIRE(bad_request.has_value());
+    CHECK(bad_request->code == code);
+    CHECK(bad_request->server_code == name);
+    CHECK(bad_request->message == "m");
+    CHECK(bad_request->http_status == 400);
+    CHECK(bad_request->kind() == error_kind::service);
+    const auto teapot =
+        apikeys::classify_response(json_answer(418, fmt::format(R"({{"error_code":"{}","error":"teapot"}})", name)));
+    REQUIRE(teapot.has_value());
+    CHECK(teapot->code == code);
+    CHECK(teapot->server_code == name);
+    CHECK(teapot->message == "teapot");
+    CHECK(teapot->http_status == 418);
+
     scripted_transport transport;
     transport.respond(400, error_json("m", name));
     auto user = make_user();
@@ -1465,6 +1497,8 @@ TEST_CASE("every known wire name maps to its errc through a real response") {
     CHECK(r.error().code == code);
     CHECK(r.error().server_code == name);
   }
+  CHECK(apikeys::errc_from_server_code("") == errc::server_error);
+  static_assert(apikeys::errc_from_server_code("AuthError") == errc::auth_error);
 }
 
 }  // namespace
