@@ -83,6 +83,11 @@ void check_error(const std::optional<api_error>& error, const emulator& emu, err
   CHECK(error->link.size() == link_prefix(emu).size() + 24);
 }
 
+// InvalidSession: the server's answer to a dead, forged or misplaced token.
+void check_invalid_session(const std::optional<api_error>& error, const emulator& emu) {
+  check_error(error, emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
+}
+
 // A refusal made by the client itself: nothing was sent, so no status, wire name or link.
 void check_client_error(const std::optional<api_error>& error, errc code, std::string_view message) {
   REQUIRE(error.has_value());
@@ -129,6 +134,15 @@ std::vector<std::pair<std::string, http_request>> six_requests(const ops::reques
   out[5].first = "delete";
   ops::build_delete_key(out[5].second, ctx, id);
   return out;
+}
+
+// Each of the six key requests, made with `token`, is refused with InvalidSession.
+void check_six_refused(emulator& emu, const session& user, std::string_view token, const object_id& id) {
+  for (auto& entry : six_requests(context_of(user, token), id)) {
+    const std::string& op = entry.first;
+    CAPTURE(op);
+    check_invalid_session(raw_error(emu, entry.second), emu);
+  }
 }
 
 // The six key calls through a client, each reduced to its error (if any).
@@ -610,12 +624,7 @@ TEST_CASE("section 5: no Authorization header, an empty bearer, a malformed toke
   std::string forged{token.reveal()};
   const std::size_t signature_at = forged.rfind('.') + 1;
   forged[signature_at] = forged[signature_at] == 'A' ? 'B' : 'A';
-  for (auto& entry : six_requests(context_of(*user, forged), key.id)) {
-    const std::string& op = entry.first;
-    http_request& request = entry.second;
-    CAPTURE(op);
-    check_error(raw_error(w.emu, request), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
-  }
+  check_six_refused(w.emu, *user, forged, key.id);
   CHECK(w.emu.key_count(user->user_id()) == 1);
 
   // Through the client: the header goes missing on the way, the 401 comes back typed and ends the session.
@@ -647,7 +656,7 @@ TEST_CASE("section 5: a revoked session (401 InvalidSession) ends the session; t
     const api_key key = w.create(keys, std::string{"k"} + std::to_string(w.emu.request_count()));
     w.emu.revoke_sessions(user->user_id());
 
-    check_error(call.run(keys, key.id), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
+    check_invalid_session(call.run(keys, key.id), w.emu);
     CHECK_FALSE(user->logged_in());
 
     const std::size_t before = w.emu.request_count();
@@ -675,13 +684,13 @@ TEST_CASE("section 5: a revoked session also fails refresh and profile, and a ne
   // Profile's 401 is answered by one refresh, whose 401 ends the session.
   const std::size_t before = w.emu.request_count();
   const auto profile = settle([&] { return w.app.profile(user); });
-  check_error(error_in(profile), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
+  check_invalid_session(error_in(profile), w.emu);
   CHECK(profile.error().context == "refresh session");
   CHECK(w.emu.request_count() == before + 2);
   CHECK_FALSE(user->logged_in());
 
   const auto refresh = settle([&] { return w.app.refresh(other); });
-  check_error(error_in(refresh), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
+  check_invalid_session(error_in(refresh), w.emu);
   CHECK_FALSE(other->logged_in());
 
   // Revoking ends the sessions there were, not the user.
@@ -703,7 +712,7 @@ TEST_CASE("section 5: an expired refresh token (401 InvalidSession) ends the ses
     REQUIRE(keys.fetch(key.id));  // a minute before the end the session still works
     w.emu.advance_clock(std::chrono::seconds{61});
 
-    check_error(call.run(keys, key.id), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
+    check_invalid_session(call.run(keys, key.id), w.emu);
     CHECK_FALSE(user->logged_in());
     const std::size_t before = w.emu.request_count();
     check_client_error(error_in(keys.fetch_all()), errc::not_logged_in,
@@ -725,20 +734,15 @@ TEST_CASE("section 5: an access token where a refresh token belongs, and the rev
   REQUIRE(access.reveal() != refresh.reveal());
 
   // Key calls, refresh and log out take the refresh token.
-  for (auto& entry : six_requests(context_of(*user, access.reveal()), key.id)) {
-    const std::string& op = entry.first;
-    http_request& request = entry.second;
-    CAPTURE(op);
-    check_error(raw_error(w.emu, request), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
-  }
+  check_six_refused(w.emu, *user, access.reveal(), key.id);
   http_request request;
   ops::build_refresh(request, context_of(*user, access.reveal()));
-  check_error(raw_error(w.emu, request), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
+  check_invalid_session(raw_error(w.emu, request), w.emu);
   ops::build_logout(request, context_of(*user, access.reveal()));
-  check_error(raw_error(w.emu, request), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
+  check_invalid_session(raw_error(w.emu, request), w.emu);
   // Profile takes the access token.
   ops::build_profile(request, context_of(*user, refresh.reveal()));
-  check_error(raw_error(w.emu, request), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
+  check_invalid_session(raw_error(w.emu, request), w.emu);
 
   // None of that hurt the session: the right tokens still work.
   CHECK(user->logged_in());
@@ -758,7 +762,7 @@ TEST_CASE("section 5: an access token where a refresh token belongs, and the rev
   };
   auto victim_keys = app.api_keys(*victim);
   const auto swapped = victim_keys.enable(key.id);
-  check_error(error_in(swapped), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
+  check_invalid_session(error_in(swapped), w.emu);
   CHECK(swapped.error().context == "enable API key " + key.id.to_string());
   CHECK_FALSE((*victim)->logged_in());
 }
@@ -948,17 +952,12 @@ TEST_CASE("log out revokes the session on the server and ends it here") {
   CHECK_FALSE(user->logged_in());
 
   // Server side: both tokens of the session are dead.
-  for (auto& entry : six_requests(context_of(*user, old_refresh.reveal()), key.id)) {
-    const std::string& op = entry.first;
-    http_request& request = entry.second;
-    CAPTURE(op);
-    check_error(raw_error(w.emu, request), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
-  }
+  check_six_refused(w.emu, *user, old_refresh.reveal(), key.id);
   http_request request;
   ops::build_refresh(request, context_of(*user, old_refresh.reveal()));
-  check_error(raw_error(w.emu, request), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
+  check_invalid_session(raw_error(w.emu, request), w.emu);
   ops::build_profile(request, context_of(*user, old_access.reveal()));
-  check_error(raw_error(w.emu, request), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
+  check_invalid_session(raw_error(w.emu, request), w.emu);
 
   // Client side: refused with nothing sent; logging out again is a quiet success.
   before = w.emu.request_count();
