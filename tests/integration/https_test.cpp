@@ -29,6 +29,7 @@
 #include "support/adapter_test_support.hpp"
 #include "support/emulator_process.hpp"
 #include "support/tls_files.hpp"
+#include "../unit/support/key_checks.hpp"
 
 #if !defined(APIKEYS_EMULATOR_PATH) || !defined(CPPHTTPLIB_OPENSSL_SUPPORT)
 
@@ -160,11 +161,7 @@ TEST_CASE_TEMPLATE_DEFINE("https: the seed's whole story with a client that trus
   CHECK(created.value->reveal().size() == 64);
 
   const std::optional<api_key> fetched = keys.fetch(created.id);
-  REQUIRE(fetched.has_value());
-  CHECK(fetched->id == created.id);
-  CHECK(fetched->name == "someKeyName");
-  CHECK(fetched->enabled);
-  CHECK_FALSE(fetched->value.has_value());
+  apikeys_tests::check_fetched(fetched, created);
 
   const std::vector<api_key> all = keys.fetch_all();
   REQUIRE(all.size() == 1);
