@@ -35,6 +35,7 @@
 #include "support/emulator_process.hpp"
 #include "../unit/support/final_list.hpp"
 #include "../unit/support/key_checks.hpp"
+#include "../unit/support/names.hpp"
 
 #ifndef APIKEYS_EMULATOR_PATH
 
@@ -47,12 +48,7 @@ TEST_CASE("apikeys-emulator over HTTP" * doctest::skip()) {
 namespace {
 
 using namespace std::chrono_literals;
-using apikeys::api_error;
-using apikeys::api_key;
-using apikeys::credentials;
-using apikeys::errc;
-using apikeys::object_id;
-using apikeys::session;
+using namespace apikeys_tests::names;
 using apikeys_tests::config_for;
 using apikeys_tests::describe;
 using apikeys_tests::emulator_process;

@@ -30,6 +30,7 @@
 #include "support/emulator_process.hpp"
 #include "support/tls_files.hpp"
 #include "../unit/support/key_checks.hpp"
+#include "../unit/support/names.hpp"
 
 #if !defined(APIKEYS_EMULATOR_PATH) || !defined(CPPHTTPLIB_OPENSSL_SUPPORT)
 
@@ -42,10 +43,7 @@ TEST_CASE("HTTPS against apikeys-emulator" * doctest::skip()) {
 namespace {
 
 using namespace std::chrono_literals;
-using apikeys::api_key;
-using apikeys::credentials;
-using apikeys::errc;
-using apikeys::session;
+using namespace apikeys_tests::names;
 using apikeys_tests::config_for;
 using apikeys_tests::describe;
 using apikeys_tests::emulator_process;

@@ -21,18 +21,11 @@
 #include <utility>
 #include <vector>
 
+#include "support/names.hpp"
+
 namespace {
 
-using apikeys::api_error;
-using apikeys::errc;
-using apikeys::error_kind;
-using apikeys::http_header;
-using apikeys::http_method;
-using apikeys::http_request;
-using apikeys::http_response;
-using apikeys::object_id;
-using apikeys::secret;
-using apikeys::session;
+using namespace apikeys_tests::names;
 using apikeys::testing::scripted_transport;
 using namespace apikeys::literals;
 

@@ -12,12 +12,11 @@
 #include <utility>
 #include <vector>
 
+#include "support/names.hpp"
+
 namespace {
 
-using apikeys::api_error;
-using apikeys::errc;
-using apikeys::http_response;
-using apikeys::object_id;
+using namespace apikeys_tests::names;
 using namespace std::string_literals;
 using namespace std::string_view_literals;
 

@@ -20,20 +20,12 @@
 #include <vector>
 
 #include "support/emulator_config.hpp"
+#include "support/names.hpp"
 #include "support/settle.hpp"
 
 namespace {
 
-using apikeys::api_error;
-using apikeys::api_key;
-using apikeys::credentials;
-using apikeys::errc;
-using apikeys::http_method;
-using apikeys::http_request;
-using apikeys::http_response;
-using apikeys::object_id;
-using apikeys::secret;
-using apikeys::session;
+using namespace apikeys_tests::names;
 using apikeys::testing::emulator;
 using namespace apikeys::literals;
 namespace ops = apikeys::ops;

@@ -23,14 +23,11 @@
 
 #include "support/emulator_config.hpp"
 #include "support/final_list.hpp"
+#include "support/names.hpp"
 
 namespace {
 
-using apikeys::api_error;
-using apikeys::api_key;
-using apikeys::credentials;
-using apikeys::errc;
-using apikeys::object_id;
+using namespace apikeys_tests::names;
 using apikeys::testing::emulator;
 using namespace apikeys::literals;
 

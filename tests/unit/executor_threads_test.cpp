@@ -22,16 +22,12 @@
 #include <vector>
 
 #include "support/executor_matrix.hpp"
+#include "support/names.hpp"
 #include "support/settle.hpp"
 
 namespace {
 
-using apikeys::api_error;
-using apikeys::api_key;
-using apikeys::credentials;
-using apikeys::object_id;
-using apikeys::result;
-using apikeys::session;
+using namespace apikeys_tests::names;
 using apikeys::testing::emulator;
 using namespace apikeys::literals;
 using namespace std::chrono_literals;

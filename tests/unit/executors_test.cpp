@@ -25,20 +25,12 @@
 
 #include "support/emulator_config.hpp"
 #include "support/executor_matrix.hpp"
+#include "support/names.hpp"
 #include "support/settle.hpp"
 
 namespace {
 
-using apikeys::api_error;
-using apikeys::api_key;
-using apikeys::credentials;
-using apikeys::errc;
-using apikeys::http_request;
-using apikeys::http_response;
-using apikeys::object_id;
-using apikeys::result;
-using apikeys::send_result_type;
-using apikeys::session;
+using namespace apikeys_tests::names;
 using apikeys::testing::emulator;
 using apikeys::testing::event_loop_transport;
 using apikeys_tests::loop_transport;

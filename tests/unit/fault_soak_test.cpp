@@ -24,15 +24,11 @@
 #include <vector>
 
 #include "support/emulator_config.hpp"
+#include "support/names.hpp"
 
 namespace {
 
-using apikeys::api_error;
-using apikeys::api_key;
-using apikeys::credentials;
-using apikeys::errc;
-using apikeys::object_id;
-using apikeys::session;
+using namespace apikeys_tests::names;
 using apikeys::testing::emulator;
 using apikeys::testing::fault_counts;
 using apikeys::testing::fault_kind;
