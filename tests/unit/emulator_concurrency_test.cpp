@@ -433,8 +433,8 @@ TEST_CASE(
   // The final state is exactly what the successful calls imply: created and not removed.
   const auto final_list = shared_keys.fetch_all();
   REQUIRE(final_list);
-  const std::set<object_id> expected =
-      apikeys_tests::check_final_list(*final_list, created, removed, [&](const api_key& k, const created_record& record) {
+  const std::set<object_id> expected = apikeys_tests::check_final_list(
+      *final_list, created, removed, [&](const api_key& k, const created_record& record) {
         CHECK(k.name == record.name);
         // Only the creating thread toggled it: its last successful toggle set the flag.
         const shared_tally& owner = tallies[static_cast<std::size_t>(record.owner)];

@@ -1,5 +1,4 @@
-// apikeys tests: the executor x error-policy matrix, and the six operations, login and the session calls through one
-// client, for any executor, policy and transport.
+// apikeys tests: the executor x error-policy matrix, and every operation through one client of any of its cells.
 #ifndef APIKEYS_TESTS_UNIT_SUPPORT_EXECUTOR_MATRIX_HPP
 #define APIKEYS_TESTS_UNIT_SUPPORT_EXECUTOR_MATRIX_HPP
 
