@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "../unit/support/settle.hpp"
 #include "fuzz_support.hpp"
 
 using namespace apikeys_fuzz;
@@ -268,43 +269,24 @@ struct async_transport {
 
 // --- outcomes ----------------------------------------------------------------------------------------------
 
-template <class>
-inline constexpr bool is_result = false;
-template <class T, class E>
-inline constexpr bool is_result<apikeys::result<T, E>> = true;
+// Whatever the executor and policy return, as a result<T> (tests/unit/support/settle.hpp), with two more
+// checks: a deferred_call completes inside then(), and an api_exception's what() and code() agree with its error.
+struct fuzz_checks {
+  void thrown(const apikeys::api_exception& ex) const {
+    // what() is a C string: an answer's NUL byte (an HTTP error carries the body's text) ends it early.
+    const std::string described = apikeys::detail::describe(ex.error());
+    APIKEYS_FUZZ_CHECK(std::string_view{ex.what()} == std::string_view{described}.substr(0, described.find('\0')),
+                       ex.what());
+    APIKEYS_FUZZ_CHECK(ex.code() == ex.error().code, ex.what());
+  }
+  void pending() const {
+    APIKEYS_FUZZ_CHECK(false, "a callback did not run inside then() with a null pool and an inline transport");
+  }
+};
 
-// Whatever the executor and policy return, as a result<T>: a result as it is, a deferred_call's
-// completion value, or throw_on_error's value or api_exception.
 template <class Make>
 auto settle(Make&& make) {
-  using returned = decltype(make());
-  if constexpr (is_result<returned>) {
-    return make();
-  } else if constexpr (requires { typename returned::result_type; }) {
-    using out = typename returned::result_type;
-    std::optional<out> got;
-    make().then([&got](out&& r) { got.emplace(std::move(r)); });
-    APIKEYS_FUZZ_CHECK(got.has_value(),
-                       "a callback did not run inside then() with a null pool and an inline transport");
-    return std::move(*got);
-  } else {
-    using out = apikeys::result<returned>;
-    try {
-      if constexpr (std::is_void_v<returned>) {
-        make();
-        return out{};
-      } else {
-        return out{make()};
-      }
-    } catch (const apikeys::api_exception& ex) {
-      // what() is a C string: an answer's NUL byte (an HTTP error carries the body's text) ends it early.
-      const std::string described = apikeys::detail::describe(ex.error());
-      APIKEYS_FUZZ_CHECK(std::string_view{ex.what()} == std::string_view{described}.substr(0, described.find('\0')),
-                         ex.what());
-      APIKEYS_FUZZ_CHECK(ex.code() == ex.error().code, ex.what());
-      return out{apikeys::unexpected{ex.error()}};
-    }
-  }
+  return apikeys_tests::settle(std::forward<Make>(make), fuzz_checks{});
 }
 
 // --- the driver ---------------------------------------------------------------------------------------------

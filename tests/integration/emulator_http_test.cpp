@@ -33,6 +33,9 @@
 
 #include "support/adapter_test_support.hpp"
 #include "support/emulator_process.hpp"
+#include "../unit/support/final_list.hpp"
+#include "../unit/support/key_checks.hpp"
+#include "../unit/support/names.hpp"
 
 #ifndef APIKEYS_EMULATOR_PATH
 
@@ -45,12 +48,7 @@ TEST_CASE("apikeys-emulator over HTTP" * doctest::skip()) {
 namespace {
 
 using namespace std::chrono_literals;
-using apikeys::api_error;
-using apikeys::api_key;
-using apikeys::credentials;
-using apikeys::errc;
-using apikeys::object_id;
-using apikeys::session;
+using namespace apikeys_tests::names;
 using apikeys_tests::config_for;
 using apikeys_tests::describe;
 using apikeys_tests::emulator_process;
@@ -223,11 +221,7 @@ TEST_CASE("the seed's whole story over HTTP: log in, create, fetch, disable, key
 
   const std::optional<api_key> fetched = keys.fetch(created.id);
   expect("GET", key_path, 200);
-  REQUIRE(fetched.has_value());
-  CHECK(fetched->id == created.id);
-  CHECK(fetched->name == "someKeyName");
-  CHECK(fetched->enabled);
-  CHECK_FALSE(fetched->value.has_value());
+  apikeys_tests::check_fetched(fetched, created);
 
   const std::vector<api_key> all = keys.fetch_all();
   expect("GET", keys_path, 200);
@@ -668,22 +662,15 @@ TEST_CASE("8 threads x 200 mixed operations over HTTP on ONE shared user and ses
   auto final_keys = keys.fetch_all();
   REQUIRE_MESSAGE(final_keys.has_value(), error_of(final_keys));
   CHECK(final_keys->size() <= key_limit);
-  std::set<object_id> expected;
-  for (const auto& entry : created)
-    if (removed.count(entry.first) == 0) expected.insert(entry.first);
-  std::set<object_id> actual;
-  for (const api_key& k : *final_keys) {
-    CHECK_MESSAGE(actual.insert(k.id).second, "fetch_all lists ", k.id, " twice");
-    const auto record = created.find(k.id);
-    REQUIRE_MESSAGE(record != created.end(), "fetch_all lists ", k.id, ", which no create answered");
-    CHECK(k.name == record->second.second);
-    const auto& flags = states[static_cast<std::size_t>(record->second.first)].own_flags;
-    const auto flag = flags.find(k.id);
-    CHECK_MESSAGE(k.enabled == (flag == flags.end() ? true : flag->second), "key ", k.id, " of thread ",
-                  record->second.first);
-  }
-  CHECK(actual == expected);
-  MESSAGE(fmt::format("{} keys created, {} removed, {} left", created.size(), removed.size(), actual.size()));
+  const auto ids = apikeys_tests::check_final_list(
+      *final_keys, created, removed, [&](const api_key& k, const std::pair<int, std::string>& record) {
+        CHECK(k.name == record.second);
+        const auto& flags = states[static_cast<std::size_t>(record.first)].own_flags;
+        const auto flag = flags.find(k.id);
+        CHECK_MESSAGE(k.enabled == (flag == flags.end() ? true : flag->second), "key ", k.id, " of thread ",
+                      record.first);
+      });
+  MESSAGE(fmt::format("{} keys created, {} removed, {} left", created.size(), removed.size(), ids.listed.size()));
   CHECK(server.stop() == 0);
   check_stopped_log(server, {"200", "201", "204", "400", "404", "409"});
 }

@@ -29,6 +29,8 @@
 #include "support/adapter_test_support.hpp"
 #include "support/emulator_process.hpp"
 #include "support/tls_files.hpp"
+#include "../unit/support/key_checks.hpp"
+#include "../unit/support/names.hpp"
 
 #if !defined(APIKEYS_EMULATOR_PATH) || !defined(CPPHTTPLIB_OPENSSL_SUPPORT)
 
@@ -41,15 +43,10 @@ TEST_CASE("HTTPS against apikeys-emulator" * doctest::skip()) {
 namespace {
 
 using namespace std::chrono_literals;
-using apikeys::api_key;
-using apikeys::credentials;
-using apikeys::errc;
-using apikeys::session;
+using namespace apikeys_tests::names;
 using apikeys_tests::config_for;
-using apikeys_tests::describe;
 using apikeys_tests::emulator_process;
 using apikeys_tests::error_of;
-using apikeys_tests::port_of;
 using apikeys_tests::tls_files;
 
 const std::string app_id = "https-test";
@@ -112,7 +109,7 @@ void require_tls_refused(const Result& r) {
   REQUIRE_FALSE(r.has_value());
   CHECK_MESSAGE(r.error().code == errc::tls_error, error_of(r));
   CHECK(r.error().http_status == 0);
-  CHECK(describe(r.error()).find(password) == std::string::npos);
+  CHECK(apikeys_tests::describe(r.error()).find(password) == std::string::npos);
 }
 
 // Stops the server (which must not wait for the idle keep-alive connections its clients still hold: its
@@ -160,11 +157,7 @@ TEST_CASE_TEMPLATE_DEFINE("https: the seed's whole story with a client that trus
   CHECK(created.value->reveal().size() == 64);
 
   const std::optional<api_key> fetched = keys.fetch(created.id);
-  REQUIRE(fetched.has_value());
-  CHECK(fetched->id == created.id);
-  CHECK(fetched->name == "someKeyName");
-  CHECK(fetched->enabled);
-  CHECK_FALSE(fetched->value.has_value());
+  apikeys_tests::check_fetched(fetched, created);
 
   const std::vector<api_key> all = keys.fetch_all();
   REQUIRE(all.size() == 1);
@@ -267,7 +260,7 @@ TEST_CASE("https: stopping the server does not wait for a client stuck in the ha
   REQUIRE(silent >= 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(port_of(server.base_url())));
+  address.sin_port = htons(static_cast<std::uint16_t>(apikeys_tests::port_of(server.base_url())));
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   CHECK(::connect(silent, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
 

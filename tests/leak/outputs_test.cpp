@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "../integration/support/emulator_process.hpp"
+#include "../unit/support/names.hpp"
 
 #if !defined(APIKEYS_CLI_PATH) || !defined(APIKEYS_QUICKSTART_PATH) || !defined(APIKEYS_CUSTOM_TRANSPORT_PATH) || \
     !defined(APIKEYS_COROUTINES_PATH)
@@ -44,14 +45,7 @@ extern char** environ;
 
 namespace {
 
-using apikeys::api_error;
-using apikeys::credentials;
-using apikeys::errc;
-using apikeys::http_method;
-using apikeys::http_request;
-using apikeys::http_response;
-using apikeys::object_id;
-using apikeys::session;
+using namespace apikeys_tests::names;
 using namespace apikeys::literals;
 
 constexpr object_id never_issued = "000000000000000000000001"_oid;

@@ -21,18 +21,12 @@
 #include <utility>
 #include <vector>
 
+#include "support/names.hpp"
+#include "support/sample_tokens.hpp"
+
 namespace {
 
-using apikeys::api_error;
-using apikeys::errc;
-using apikeys::error_kind;
-using apikeys::http_header;
-using apikeys::http_method;
-using apikeys::http_request;
-using apikeys::http_response;
-using apikeys::object_id;
-using apikeys::secret;
-using apikeys::session;
+using namespace apikeys_tests::names;
 using apikeys::testing::scripted_transport;
 using namespace apikeys::literals;
 
@@ -61,12 +55,7 @@ constexpr std::string_view register_url =
 constexpr std::string_view server_link =
     "https://services.cloud.mongodb.com/groups/64b7e2a1f0c3d4e5a6b7c8d9/apps/64b7e2a1f0c3d4e5a6b7c8da/logs?co_id=64b7";
 
-constexpr std::string_view access_token =
-    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEiLCJ0eXAiOiJhY2Nlc3MifQ.YWNjZXNzLXNpZw";
-constexpr std::string_view refresh_token =
-    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEiLCJ0eXAiOiJyZWZyZXNoIn0.cmVmcmVzaC1zaWc";
-constexpr std::string_view new_access_token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEiLCJuIjoyfQ.bmV3LWFjY2Vzcy1zaWc";
-constexpr std::string_view key_secret = "k3yS3cretVALUEabcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV01";
+using namespace apikeys_tests::sample_tokens;
 
 std::shared_ptr<session> make_user() {
   return std::make_shared<session>("user-1", "device-1", "local-userpass", std::string{host}, secret{access_token},
@@ -418,7 +407,7 @@ TEST_CASE_TEMPLATE("an error_code inside a 2xx body is an error for create, fetc
                       fmt::format(R"({{"_id":"{}","name":"my-key","disabled":false,"key":"{}","access_token":"a",)"
                                   R"("refresh_token":"r","user_id":"u","device_id":"d",)"
                                   R"("error":"maintenance window","error_code":"MaintenanceInProgress","link":"{}"}})",
-                                  key_id_text, key_secret, server_link));
+                                  key_id_text, key_value, server_link));
     auto user = make_user();
     const auto error = run<Policy>(ops[i], transport, user);
     REQUIRE(error.has_value());
@@ -696,7 +685,7 @@ TEST_CASE("a transport returning a plain http_response works, by value and by re
 TEST_CASE("create sends the exact request and returns the key with its secret, enabled") {
   scripted_transport transport;
   transport.respond(
-      201, fmt::format(R"({{"_id":"{}","name":"my-key","disabled":false,"key":"{}"}})", key_id_text, key_secret));
+      201, fmt::format(R"({{"_id":"{}","name":"my-key","disabled":false,"key":"{}"}})", key_id_text, key_value));
   auto user = make_user();
   key_client<> keys{transport, user, apikeys::client_options{std::chrono::milliseconds{2500}}};
   const auto created = keys.create("my-key");
@@ -705,7 +694,7 @@ TEST_CASE("create sends the exact request and returns the key with its secret, e
   CHECK(created->name == "my-key");
   CHECK(created->enabled);
   REQUIRE(created->value.has_value());
-  CHECK(created->value->reveal() == key_secret);
+  CHECK(created->value->reveal() == key_value);
 
   const auto request = transport.last_request();
   CHECK(request.method == http_method::post);
@@ -721,7 +710,7 @@ TEST_CASE("create sends the exact request and returns the key with its secret, e
 TEST_CASE("fetch returns the key without its value, even when a server sends one; enabled is !disabled") {
   scripted_transport transport;
   transport.respond(200, fmt::format(R"({{"_id":"{}","name":"old-key","disabled":true,"key":"{}","extra":[1,2]}})",
-                                     key_id_text, key_secret));
+                                     key_id_text, key_value));
   transport.respond(200, key_json(key_id_text, "old-key", false));
   auto user = make_user();
   key_client<apikeys::throw_on_error> keys{transport, user};
@@ -889,7 +878,7 @@ TEST_CASE_TEMPLATE("a 401 on a refresh-token call ends the session, is returned 
       http_response ok;
       ok.status = 201;
       ok.headers.push_back({"Content-Type", "application/json"});
-      ok.body = fmt::format(R"({{"access_token":"{}"}})", new_access_token);
+      ok.body = fmt::format(R"({{"access_token":"{}"}})", refreshed_access_token);
       return ok;
     });
     auto user = make_user();
@@ -946,7 +935,7 @@ TEST_CASE("non-401 errors leave the session logged in") {
 TEST_CASE("a 401 on profile is answered by exactly one refresh and one retry with the new access token") {
   scripted_transport transport;
   transport.respond(401, error_json("invalid session", "InvalidSession"));
-  transport.respond(201, fmt::format(R"({{"access_token":"{}"}})", new_access_token));
+  transport.respond(201, fmt::format(R"({{"access_token":"{}"}})", refreshed_access_token));
   transport.respond(200,
                     R"({"user_id":"user-1","domain_id":"d","identities":[{"id":"i1","provider_type":"local-userpass",)"
                     R"("provider_id":"p1"}],"data":{"email":"ada@example.com"},"type":"normal"})");
@@ -972,8 +961,8 @@ TEST_CASE("a 401 on profile is answered by exactly one refresh and one retry wit
   CHECK(requests[1].body.empty());
   CHECK(requests[2].method == http_method::get);
   CHECK(requests[2].url == profile_url);
-  CHECK(*header(requests[2], "Authorization") == bearer(new_access_token));
-  CHECK(user->access_token().reveal() == new_access_token);
+  CHECK(*header(requests[2], "Authorization") == bearer(refreshed_access_token));
+  CHECK(user->access_token().reveal() == refreshed_access_token);
   CHECK(user->refresh_token().reveal() == refresh_token);
   CHECK(user->logged_in());
 }
@@ -982,7 +971,7 @@ TEST_CASE_TEMPLATE("a second 401 on profile is returned, with no further refresh
                    apikeys::throw_on_error) {
   scripted_transport transport;
   transport.respond(401, error_json("invalid session", "InvalidSession"));
-  transport.respond(201, fmt::format(R"({{"access_token":"{}"}})", new_access_token));
+  transport.respond(201, fmt::format(R"({{"access_token":"{}"}})", refreshed_access_token));
   transport.respond(401, error_json("still not", "InvalidSession"));
   transport.respond(201, R"({"access_token":"never-used"})");
   auto user = make_user();
@@ -1077,11 +1066,11 @@ TEST_CASE_TEMPLATE("log out ends the session locally even when the server fails 
 
 TEST_CASE("refresh replaces the access token and keeps the refresh token") {
   scripted_transport transport;
-  transport.respond(201, fmt::format(R"({{"access_token":"{}"}})", new_access_token));
+  transport.respond(201, fmt::format(R"({{"access_token":"{}"}})", refreshed_access_token));
   auto user = make_user();
   app_client<apikeys::throw_on_error> app{transport, make_config()};
   app.refresh(user);
-  CHECK(user->access_token().reveal() == new_access_token);
+  CHECK(user->access_token().reveal() == refreshed_access_token);
   CHECK(user->refresh_token().reveal() == refresh_token);
   const auto request = transport.last_request();
   CHECK(request.method == http_method::post);
@@ -1229,7 +1218,7 @@ TEST_CASE("a failed log in leaves the location cached") {
   REQUIRE_FALSE(refused.has_value());
   CHECK(refused.error().code == errc::auth_error);
   CHECK(refused.error().context == "log in");
-  const auto accepted = app.log_in(apikeys::credentials::api_key(key_secret));
+  const auto accepted = app.log_in(apikeys::credentials::api_key(key_value));
   REQUIRE(accepted.has_value());
   CHECK((*accepted)->provider() == "api-key");
   const auto requests = transport.requests();
@@ -1237,7 +1226,7 @@ TEST_CASE("a failed log in leaves the location cached") {
   CHECK(requests[2].url ==
         "https://us-east-1.aws.services.example/api/client/v2.0/app/keys-app-abcde/auth/providers/api-key/login");
   CHECK(requests[2].body.starts_with(
-      fmt::format(R"({{"provider":"api-key","key":"{}","options":{{"device":{{)", key_secret)));
+      fmt::format(R"({{"provider":"api-key","key":"{}","options":{{"device":{{)", key_value)));
 }
 
 TEST_CASE("a malformed log in answer is a bad_response and makes no session") {
@@ -1271,7 +1260,7 @@ TEST_CASE("the located hostname loses a trailing '/' before routes are appended 
 TEST_CASE("a key named like an error field is a key, not an error") {
   scripted_transport transport;
   transport.respond(
-      201, fmt::format(R"({{"_id":"{}","name":"error_code","disabled":false,"key":"{}"}})", key_id_text, key_secret));
+      201, fmt::format(R"({{"_id":"{}","name":"error_code","disabled":false,"key":"{}"}})", key_id_text, key_value));
   transport.respond(200, key_json(key_id_text, "error", true));
   transport.respond(200, "[" + key_json(key_id_text, "error_code", false) + "]");
   auto user = make_user();
@@ -1435,7 +1424,9 @@ TEST_CASE("kind() classifies every errc family") {
   CHECK(e.error_code() == errc::tls_error);
 }
 
-TEST_CASE("every known wire name maps to its errc through a real response") {
+// The one test of the error_code name table (docs/protocol.md section 5): the table itself, a response read
+// with it on any status, and a client's call that gets the answer.
+TEST_CASE("the twelve known error_code names map to their errc; any other is server_error with the name kept") {
   const std::pair<std::string_view, errc> names[] = {
       {"MissingAuthReq", errc::missing_auth_req},
       {"InvalidSession", errc::invalid_session},
@@ -1449,13 +1440,43 @@ TEST_CASE("every known wire name maps to its errc through a real response") {
       {"BadRequest", errc::bad_request},
       {"MaintenanceInProgress", errc::maintenance_in_progress},
       {"AuthProviderNotFound", errc::auth_provider_not_found},
+      // Wire names are exact: a near miss is as unknown as a name never seen.
       {"apikeynotfound", errc::server_error},
+      {"APIKeyNotFound ", errc::server_error},
+      {"FunctionNotFound", errc::server_error},
+      {"SomethingNew", errc::server_error},
+      {"ArrayOutOfBounds", errc::server_error},
       {"NoSuchThing", errc::server_error},
+  };
+  const auto json_answer = [](int status, std::string body) {
+    http_response response;
+    response.status = status;
+    response.headers.push_back({"Content-Type", "application/json"});
+    response.body = std::move(body);
+    return response;
   };
   for (const auto& entry : names) {
     const std::string_view name = entry.first;
     const errc code = entry.second;
     CAPTURE(name);
+    CHECK(apikeys::errc_from_server_code(name) == code);
+
+    const auto bad_request =
+        apikeys::classify_response(json_answer(400, fmt::format(R"({{"error":"m","error_code":"{}"}})", name)));
+    REQUIRE(bad_request.has_value());
+    CHECK(bad_request->code == code);
+    CHECK(bad_request->server_code == name);
+    CHECK(bad_request->message == "m");
+    CHECK(bad_request->http_status == 400);
+    CHECK(bad_request->kind() == error_kind::service);
+    const auto teapot =
+        apikeys::classify_response(json_answer(418, fmt::format(R"({{"error_code":"{}","error":"teapot"}})", name)));
+    REQUIRE(teapot.has_value());
+    CHECK(teapot->code == code);
+    CHECK(teapot->server_code == name);
+    CHECK(teapot->message == "teapot");
+    CHECK(teapot->http_status == 418);
+
     scripted_transport transport;
     transport.respond(400, error_json("m", name));
     auto user = make_user();
@@ -1465,6 +1486,8 @@ TEST_CASE("every known wire name maps to its errc through a real response") {
     CHECK(r.error().code == code);
     CHECK(r.error().server_code == name);
   }
+  CHECK(apikeys::errc_from_server_code("") == errc::server_error);
+  static_assert(apikeys::errc_from_server_code("AuthError") == errc::auth_error);
 }
 
 }  // namespace

@@ -12,12 +12,11 @@
 #include <utility>
 #include <vector>
 
+#include "support/names.hpp"
+
 namespace {
 
-using apikeys::api_error;
-using apikeys::errc;
-using apikeys::http_response;
-using apikeys::object_id;
+using namespace apikeys_tests::names;
 using namespace std::string_literals;
 using namespace std::string_view_literals;
 
@@ -549,45 +548,6 @@ TEST_CASE("a JSON body with a non-empty error_code is an error even on 200 and 2
     CHECK(error->server_code == "InvalidSession");
     CHECK(error->message == "invalid session");
     CHECK(error->link == "https://logs.example/1");
-  }
-}
-
-TEST_CASE("the twelve known error_code names map to their errc; others are server_error with the name kept") {
-  const std::pair<const char*, errc> known[] = {
-      {"MissingAuthReq", errc::missing_auth_req},
-      {"InvalidSession", errc::invalid_session},
-      {"InvalidParameter", errc::invalid_parameter},
-      {"MissingParameter", errc::missing_parameter},
-      {"InternalServerError", errc::internal_server_error},
-      {"APIKeyNotFound", errc::api_key_not_found},
-      {"APIKeyAlreadyExists", errc::api_key_already_exists},
-      {"UserDisabled", errc::user_disabled},
-      {"AuthError", errc::auth_error},
-      {"BadRequest", errc::bad_request},
-      {"MaintenanceInProgress", errc::maintenance_in_progress},
-      {"AuthProviderNotFound", errc::auth_provider_not_found},
-  };
-  for (const auto& entry : known) {
-    const std::string name = entry.first;
-    const errc code = entry.second;
-    CAPTURE(name);
-    const auto error =
-        apikeys::classify_response(answer(400, R"({"error":"m","error_code":")" + std::string{name} + "\"}"));
-    REQUIRE(error.has_value());
-    CHECK(error->code == code);
-    CHECK(error->server_code == name);
-    CHECK(error->kind() == apikeys::error_kind::service);
-  }
-  for (const std::string_view unknown :
-       {"SomethingNew"sv, "apikeynotfound"sv, "APIKeyNotFound "sv, "ArrayOutOfBounds"sv}) {
-    CAPTURE(unknown);
-    const auto error =
-        apikeys::classify_response(answer(418, R"({"error_code":")" + std::string{unknown} + R"(","error":"teapot"})"));
-    REQUIRE(error.has_value());
-    CHECK(error->code == errc::server_error);
-    CHECK(error->server_code == unknown);
-    CHECK(error->message == "teapot");
-    CHECK(error->http_status == 418);
   }
 }
 

@@ -19,18 +19,13 @@
 #include <utility>
 #include <vector>
 
+#include "support/emulator_config.hpp"
+#include "support/names.hpp"
+#include "support/settle.hpp"
+
 namespace {
 
-using apikeys::api_error;
-using apikeys::api_key;
-using apikeys::credentials;
-using apikeys::errc;
-using apikeys::http_method;
-using apikeys::http_request;
-using apikeys::http_response;
-using apikeys::object_id;
-using apikeys::secret;
-using apikeys::session;
+using namespace apikeys_tests::names;
 using apikeys::testing::emulator;
 using namespace apikeys::literals;
 namespace ops = apikeys::ops;
@@ -45,13 +40,7 @@ constexpr std::string_view name_rule = "can only contain ASCII letters, numbers,
 constexpr std::string_view client_name_rule =
     "an API key name can only contain ASCII letters, numbers, underscores, and hyphens";
 
-apikeys::app_config config_for(const emulator& emu, std::string base_url = {}) {
-  apikeys::app_config config;
-  config.app_id = emu.app_id();
-  config.base_url = base_url.empty() ? emu.hostname() : std::move(base_url);
-  config.timeout = timeout;
-  return config;
-}
+using apikeys_tests::config_for;
 
 bool is_alnum(std::string_view text) {
   return std::all_of(text.begin(), text.end(),
@@ -60,34 +49,7 @@ bool is_alnum(std::string_view text) {
 
 // A call under either policy, as a result: throw_on_error's api_exception becomes the result's error, so
 // one story checks both policies through their real code paths.
-template <class T>
-struct as_result {
-  using type = apikeys::result<T>;
-};
-template <class T>
-struct as_result<apikeys::result<T>> {
-  using type = apikeys::result<T>;
-};
-
-template <class Call>
-auto outcome(Call&& call) {
-  using returned = std::invoke_result_t<Call&>;
-  using out = typename as_result<returned>::type;
-  if constexpr (std::is_same_v<returned, out>) {
-    return call();
-  } else {
-    try {
-      if constexpr (std::is_void_v<returned>) {
-        call();
-        return out{};
-      } else {
-        return out{call()};
-      }
-    } catch (const apikeys::api_exception& ex) {
-      return out{apikeys::unexpected{ex.error()}};
-    }
-  }
-}
+using apikeys_tests::settle;
 
 template <class R>
 std::optional<api_error> error_in(const R& r) {
@@ -111,6 +73,11 @@ void check_error(const std::optional<api_error>& error, const emulator& emu, err
   CHECK_FALSE(error->link.empty());
   CHECK(error->link.rfind(link_prefix(emu), 0) == 0);
   CHECK(error->link.size() == link_prefix(emu).size() + 24);
+}
+
+// InvalidSession: the server's answer to a dead, forged or misplaced token.
+void check_invalid_session(const std::optional<api_error>& error, const emulator& emu) {
+  check_error(error, emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
 }
 
 // A refusal made by the client itself: nothing was sent, so no status, wire name or link.
@@ -159,6 +126,15 @@ std::vector<std::pair<std::string, http_request>> six_requests(const ops::reques
   out[5].first = "delete";
   ops::build_delete_key(out[5].second, ctx, id);
   return out;
+}
+
+// Each of the six key requests, made with `token`, is refused with InvalidSession.
+void check_six_refused(emulator& emu, const session& user, std::string_view token, const object_id& id) {
+  for (auto& entry : six_requests(context_of(user, token), id)) {
+    const std::string& op = entry.first;
+    CAPTURE(op);
+    check_invalid_session(raw_error(emu, entry.second), emu);
+  }
 }
 
 // The six key calls through a client, each reduced to its error (if any).
@@ -240,10 +216,10 @@ TEST_CASE_TEMPLATE("the seed's story through the client, under each error policy
   const std::string owner_id = emu.add_user("seed@example.com", "seed password");
 
   // A user registered through the client can log in at once, and the same email cannot register twice.
-  REQUIRE(outcome([&] { return app.register_user("registered@example.com", "another password"); }));
+  REQUIRE(settle([&] { return app.register_user("registered@example.com", "another password"); }));
   const auto registered_id = emu.user_id("registered@example.com");
   REQUIRE(registered_id.has_value());
-  const auto again = outcome([&] { return app.register_user("registered@example.com", "x"); });
+  const auto again = settle([&] { return app.register_user("registered@example.com", "x"); });
   check_error(error_in(again), emu, errc::server_error, 409, "AccountNameInUse", "name already in use");
   auto registered = app.log_in(credentials::email_password("registered@example.com", "another password"));
   CHECK(registered->user_id() == *registered_id);
@@ -257,7 +233,7 @@ TEST_CASE_TEMPLATE("the seed's story through the client, under each error policy
   auto keys = app.api_keys<Policy>(user);
 
   // Create: the only answer that carries the secret.
-  auto created = outcome([&] { return keys.create("someKeyName"); });
+  auto created = settle([&] { return keys.create("someKeyName"); });
   REQUIRE(created);
   CHECK(created->name == "someKeyName");
   CHECK(created->enabled);
@@ -269,7 +245,7 @@ TEST_CASE_TEMPLATE("the seed's story through the client, under each error policy
   CHECK(emu.key_count(owner_id) == 1);
 
   // Fetch by id: the same key, without its value.
-  auto fetched = outcome([&] { return keys.fetch(id); });
+  auto fetched = settle([&] { return keys.fetch(id); });
   REQUIRE(fetched);
   REQUIRE(fetched->has_value());
   CHECK((*fetched)->id == id);
@@ -278,12 +254,12 @@ TEST_CASE_TEMPLATE("the seed's story through the client, under each error policy
   CHECK_FALSE((*fetched)->value.has_value());
 
   // Fetch all: every key, in creation order, without values.
-  const auto second = outcome([&] { return keys.create("second_key"); });
-  const auto third = outcome([&] { return keys.create("third-key-3"); });
+  const auto second = settle([&] { return keys.create("second_key"); });
+  const auto third = settle([&] { return keys.create("third-key-3"); });
   REQUIRE(second);
   REQUIRE(third);
   CHECK(second->value->reveal() != key_value.reveal());
-  auto all = outcome([&] { return keys.fetch_all(); });
+  auto all = settle([&] { return keys.fetch_all(); });
   REQUIRE(all);
   REQUIRE(all->size() == 3);
   CHECK((*all)[0].id == id);
@@ -298,62 +274,62 @@ TEST_CASE_TEMPLATE("the seed's story through the client, under each error policy
   }
 
   // Disable: fetch shows it, and the key no longer logs anyone in.
-  REQUIRE(outcome([&] { return keys.disable(id); }));
-  fetched = outcome([&] { return keys.fetch(id); });
+  REQUIRE(settle([&] { return keys.disable(id); }));
+  fetched = settle([&] { return keys.fetch(id); });
   REQUIRE(fetched);
   REQUIRE(fetched->has_value());
   CHECK_FALSE((*fetched)->enabled);
-  all = outcome([&] { return keys.fetch_all(); });
+  all = settle([&] { return keys.fetch_all(); });
   REQUIRE(all);
   REQUIRE(all->size() == 3);
   CHECK_FALSE((*all)[0].enabled);
   CHECK((*all)[1].enabled);
   CHECK((*all)[2].enabled);
-  const auto refused = outcome([&] { return app.log_in(credentials::api_key(key_value)); });
+  const auto refused = settle([&] { return app.log_in(credentials::api_key(key_value)); });
   check_error(error_in(refused), emu, errc::auth_error, 401, "AuthError", "unauthorized");
   CHECK(refused.error().context == "log in");
 
   // Enable: it logs in again, as its owner.
-  REQUIRE(outcome([&] { return keys.enable(id); }));
-  fetched = outcome([&] { return keys.fetch(id); });
+  REQUIRE(settle([&] { return keys.enable(id); }));
+  fetched = settle([&] { return keys.fetch(id); });
   REQUIRE(fetched);
   REQUIRE(fetched->has_value());
   CHECK((*fetched)->enabled);
-  auto key_login = outcome([&] { return app.log_in(credentials::api_key(key_value)); });
+  auto key_login = settle([&] { return app.log_in(credentials::api_key(key_value)); });
   REQUIRE(key_login);
   CHECK((*key_login)->user_id() == owner_id);
   CHECK((*key_login)->provider() == "api-key");
 
   // Another app client, a device of its own, logs in with the key as the key's owner and sees the owner's keys.
   app_type device_app{emu, config_for(emu)};
-  auto device = outcome([&] { return device_app.log_in(credentials::api_key(key_value.reveal())); });
+  auto device = settle([&] { return device_app.log_in(credentials::api_key(key_value.reveal())); });
   REQUIRE(device);
   CHECK((*device)->user_id() == owner_id);
   CHECK((*device)->user_id() == user->user_id());
   CHECK((*device)->provider() == "api-key");
   CHECK((*device)->device_id() != user->device_id());
   auto device_keys = device_app.api_keys<Policy>(*device);
-  const auto seen_by_device = outcome([&] { return device_keys.fetch_all(); });
+  const auto seen_by_device = settle([&] { return device_keys.fetch_all(); });
   REQUIRE(seen_by_device);
   REQUIRE(seen_by_device->size() == 3);
   CHECK((*seen_by_device)[0].id == id);
 
   // Delete, from the owner's session.
-  REQUIRE(outcome([&] { return keys.remove(id); }));
+  REQUIRE(settle([&] { return keys.remove(id); }));
   CHECK(emu.key_count(owner_id) == 2);
-  fetched = outcome([&] { return keys.fetch(id); });
+  fetched = settle([&] { return keys.fetch(id); });
   REQUIRE(fetched);
   CHECK_FALSE(fetched->has_value());
-  CHECK(outcome([&] { return keys.remove(id); }));  // deleting it again succeeds
-  const auto enable_gone = outcome([&] { return keys.enable(id); });
+  CHECK(settle([&] { return keys.remove(id); }));  // deleting it again succeeds
+  const auto enable_gone = settle([&] { return keys.enable(id); });
   check_error(error_in(enable_gone), emu, errc::api_key_not_found, 404, "APIKeyNotFound", "API key not found");
   CHECK(enable_gone.error().context == "enable API key " + id.to_string());
-  const auto disable_gone = outcome([&] { return keys.disable(id); });
+  const auto disable_gone = settle([&] { return keys.disable(id); });
   check_error(error_in(disable_gone), emu, errc::api_key_not_found, 404, "APIKeyNotFound", "API key not found");
   CHECK(disable_gone.error().context == "disable API key " + id.to_string());
-  const auto after_delete = outcome([&] { return app.log_in(credentials::api_key(key_value)); });
+  const auto after_delete = settle([&] { return app.log_in(credentials::api_key(key_value)); });
   check_error(error_in(after_delete), emu, errc::auth_error, 401, "AuthError", "unauthorized");
-  all = outcome([&] { return keys.fetch_all(); });
+  all = settle([&] { return keys.fetch_all(); });
   REQUIRE(all);
   REQUIRE(all->size() == 2);
   CHECK((*all)[0].id == second->id);
@@ -362,7 +338,7 @@ TEST_CASE_TEMPLATE("the seed's story through the client, under each error policy
 
   // Key names belong to their user: the registered user may use the same name.
   auto registered_keys = app.api_keys<Policy>(registered);
-  const auto same_name = outcome([&] { return registered_keys.create("someKeyName"); });
+  const auto same_name = settle([&] { return registered_keys.create("someKeyName"); });
   REQUIRE(same_name);
   CHECK(same_name->id != id);
   CHECK(emu.key_count(*registered_id) == 1);
@@ -640,12 +616,7 @@ TEST_CASE("section 5: no Authorization header, an empty bearer, a malformed toke
   std::string forged{token.reveal()};
   const std::size_t signature_at = forged.rfind('.') + 1;
   forged[signature_at] = forged[signature_at] == 'A' ? 'B' : 'A';
-  for (auto& entry : six_requests(context_of(*user, forged), key.id)) {
-    const std::string& op = entry.first;
-    http_request& request = entry.second;
-    CAPTURE(op);
-    check_error(raw_error(w.emu, request), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
-  }
+  check_six_refused(w.emu, *user, forged, key.id);
   CHECK(w.emu.key_count(user->user_id()) == 1);
 
   // Through the client: the header goes missing on the way, the 401 comes back typed and ends the session.
@@ -677,7 +648,7 @@ TEST_CASE("section 5: a revoked session (401 InvalidSession) ends the session; t
     const api_key key = w.create(keys, std::string{"k"} + std::to_string(w.emu.request_count()));
     w.emu.revoke_sessions(user->user_id());
 
-    check_error(call.run(keys, key.id), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
+    check_invalid_session(call.run(keys, key.id), w.emu);
     CHECK_FALSE(user->logged_in());
 
     const std::size_t before = w.emu.request_count();
@@ -686,11 +657,11 @@ TEST_CASE("section 5: a revoked session (401 InvalidSession) ends the session; t
       check_client_error(next.run(keys, key.id), errc::not_logged_in, "the user must be logged in to manage API keys");
     }
     // The app's session calls refuse too; log out of a logged-out session is a quiet success.
-    check_client_error(error_in(outcome([&] { return w.app.refresh(user); })), errc::not_logged_in,
+    check_client_error(error_in(settle([&] { return w.app.refresh(user); })), errc::not_logged_in,
                        "the user must be logged in");
-    check_client_error(error_in(outcome([&] { return w.app.profile(user); })), errc::not_logged_in,
+    check_client_error(error_in(settle([&] { return w.app.profile(user); })), errc::not_logged_in,
                        "the user must be logged in");
-    CHECK(outcome([&] { return w.app.log_out(user); }));
+    CHECK(settle([&] { return w.app.log_out(user); }));
     CHECK(w.emu.request_count() == before);
   }
 }
@@ -704,14 +675,14 @@ TEST_CASE("section 5: a revoked session also fails refresh and profile, and a ne
 
   // Profile's 401 is answered by one refresh, whose 401 ends the session.
   const std::size_t before = w.emu.request_count();
-  const auto profile = outcome([&] { return w.app.profile(user); });
-  check_error(error_in(profile), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
+  const auto profile = settle([&] { return w.app.profile(user); });
+  check_invalid_session(error_in(profile), w.emu);
   CHECK(profile.error().context == "refresh session");
   CHECK(w.emu.request_count() == before + 2);
   CHECK_FALSE(user->logged_in());
 
-  const auto refresh = outcome([&] { return w.app.refresh(other); });
-  check_error(error_in(refresh), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
+  const auto refresh = settle([&] { return w.app.refresh(other); });
+  check_invalid_session(error_in(refresh), w.emu);
   CHECK_FALSE(other->logged_in());
 
   // Revoking ends the sessions there were, not the user.
@@ -733,7 +704,7 @@ TEST_CASE("section 5: an expired refresh token (401 InvalidSession) ends the ses
     REQUIRE(keys.fetch(key.id));  // a minute before the end the session still works
     w.emu.advance_clock(std::chrono::seconds{61});
 
-    check_error(call.run(keys, key.id), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
+    check_invalid_session(call.run(keys, key.id), w.emu);
     CHECK_FALSE(user->logged_in());
     const std::size_t before = w.emu.request_count();
     check_client_error(error_in(keys.fetch_all()), errc::not_logged_in,
@@ -755,20 +726,15 @@ TEST_CASE("section 5: an access token where a refresh token belongs, and the rev
   REQUIRE(access.reveal() != refresh.reveal());
 
   // Key calls, refresh and log out take the refresh token.
-  for (auto& entry : six_requests(context_of(*user, access.reveal()), key.id)) {
-    const std::string& op = entry.first;
-    http_request& request = entry.second;
-    CAPTURE(op);
-    check_error(raw_error(w.emu, request), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
-  }
+  check_six_refused(w.emu, *user, access.reveal(), key.id);
   http_request request;
   ops::build_refresh(request, context_of(*user, access.reveal()));
-  check_error(raw_error(w.emu, request), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
+  check_invalid_session(raw_error(w.emu, request), w.emu);
   ops::build_logout(request, context_of(*user, access.reveal()));
-  check_error(raw_error(w.emu, request), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
+  check_invalid_session(raw_error(w.emu, request), w.emu);
   // Profile takes the access token.
   ops::build_profile(request, context_of(*user, refresh.reveal()));
-  check_error(raw_error(w.emu, request), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
+  check_invalid_session(raw_error(w.emu, request), w.emu);
 
   // None of that hurt the session: the right tokens still work.
   CHECK(user->logged_in());
@@ -788,7 +754,7 @@ TEST_CASE("section 5: an access token where a refresh token belongs, and the rev
   };
   auto victim_keys = app.api_keys(*victim);
   const auto swapped = victim_keys.enable(key.id);
-  check_error(error_in(swapped), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
+  check_invalid_session(error_in(swapped), w.emu);
   CHECK(swapped.error().context == "enable API key " + key.id.to_string());
   CHECK_FALSE((*victim)->logged_in());
 }
@@ -978,17 +944,12 @@ TEST_CASE("log out revokes the session on the server and ends it here") {
   CHECK_FALSE(user->logged_in());
 
   // Server side: both tokens of the session are dead.
-  for (auto& entry : six_requests(context_of(*user, old_refresh.reveal()), key.id)) {
-    const std::string& op = entry.first;
-    http_request& request = entry.second;
-    CAPTURE(op);
-    check_error(raw_error(w.emu, request), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
-  }
+  check_six_refused(w.emu, *user, old_refresh.reveal(), key.id);
   http_request request;
   ops::build_refresh(request, context_of(*user, old_refresh.reveal()));
-  check_error(raw_error(w.emu, request), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
+  check_invalid_session(raw_error(w.emu, request), w.emu);
   ops::build_profile(request, context_of(*user, old_access.reveal()));
-  check_error(raw_error(w.emu, request), w.emu, errc::invalid_session, 401, "InvalidSession", "invalid session");
+  check_invalid_session(raw_error(w.emu, request), w.emu);
 
   // Client side: refused with nothing sent; logging out again is a quiet success.
   before = w.emu.request_count();

@@ -22,14 +22,12 @@
 #include <vector>
 
 #include "support/emulator_config.hpp"
+#include "support/final_list.hpp"
+#include "support/names.hpp"
 
 namespace {
 
-using apikeys::api_error;
-using apikeys::api_key;
-using apikeys::credentials;
-using apikeys::errc;
-using apikeys::object_id;
+using namespace apikeys_tests::names;
 using apikeys::testing::emulator;
 using namespace apikeys::literals;
 
@@ -435,20 +433,13 @@ TEST_CASE(
   // The final state is exactly what the successful calls imply: created and not removed.
   const auto final_list = shared_keys.fetch_all();
   REQUIRE(final_list);
-  std::set<object_id> expected;
-  for (const auto& [id, record] : created)
-    if (removed.count(id) == 0) expected.insert(id);
-  std::set<object_id> actual;
-  for (const api_key& k : *final_list) {
-    CHECK_MESSAGE(actual.insert(k.id).second, "fetch_all lists ", k.id, " twice");
-    const auto record = created.find(k.id);
-    REQUIRE_MESSAGE(record != created.end(), "fetch_all lists ", k.id, ", which no create answered");
-    CHECK(k.name == record->second.name);
-    // Only the creating thread toggled it: its last successful toggle set the flag.
-    const shared_tally& owner = tallies[static_cast<std::size_t>(record->second.owner)];
-    CHECK_MESSAGE(k.enabled == owner.own_flags.at(k.id), "key ", k.id, " of thread ", record->second.owner);
-  }
-  CHECK(actual == expected);
+  const std::set<object_id> expected = apikeys_tests::check_final_list(
+      *final_list, created, removed, [&](const api_key& k, const created_record& record) {
+        CHECK(k.name == record.name);
+        // Only the creating thread toggled it: its last successful toggle set the flag.
+        const shared_tally& owner = tallies[static_cast<std::size_t>(record.owner)];
+        CHECK_MESSAGE(k.enabled == owner.own_flags.at(k.id), "key ", k.id, " of thread ", record.owner);
+      }).expected;
   CHECK(final_list->size() <= key_limit);
   CHECK(emu.key_count(user_id) == final_list->size());
   // Every removed id had been created, and creates beyond the limit needed removes to make room.

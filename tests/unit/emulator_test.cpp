@@ -20,12 +20,11 @@
 #include <utility>
 #include <vector>
 
+#include "support/names.hpp"
+
 namespace {
 
-using apikeys::http_header;
-using apikeys::http_method;
-using apikeys::http_request;
-using apikeys::http_response;
+using namespace apikeys_tests::names;
 using apikeys::testing::emulator;
 using apikeys::testing::emulator_options;
 namespace td = apikeys::testing::detail;

@@ -21,21 +21,16 @@
 #include <utility>
 #include <vector>
 
+#include "support/executor_matrix.hpp"
+#include "support/names.hpp"
 #include "support/settle.hpp"
 
 namespace {
 
-using apikeys::api_error;
-using apikeys::api_key;
-using apikeys::credentials;
-using apikeys::object_id;
-using apikeys::result;
-using apikeys::session;
+using namespace apikeys_tests::names;
 using apikeys::testing::emulator;
 using namespace apikeys::literals;
 using namespace std::chrono_literals;
-
-using loop_transport = apikeys::testing::event_loop_transport<emulator>;
 
 constexpr int thread_count = 8;
 constexpr int operations_per_thread = 500;
@@ -49,26 +44,6 @@ constexpr std::string_view password = "shared password";
 // --- one call to its end, as a result<T>, whatever the executor and the policy --------------------------------
 
 using apikeys_tests::settle;
-
-// --- the setups --------------------------------------------------------------------------------------------
-
-template <class Exec, class Policy, bool Async>
-struct setup {
-  using executor = Exec;
-  using policy = Policy;
-  static constexpr bool async = Async;
-};
-
-template <bool Async>
-struct transport_of {
-  explicit transport_of(emulator& emu) : transport(emu) {}
-  emulator& transport;
-};
-template <>
-struct transport_of<true> {
-  explicit transport_of(emulator& emu) : transport(emu) {}
-  loop_transport transport;
-};
 
 // What one thread saw: how many calls came back as expected, and a description of every one that did not.
 struct tally {
@@ -88,25 +63,12 @@ struct tally {
   }
 };
 
-TEST_CASE_TEMPLATE("8 threads x 500 operations through one shared client", S,
-                   setup<apikeys::inline_executor, apikeys::return_result, false>,
-                   setup<apikeys::future_executor, apikeys::throw_on_error, false>,
-                   setup<apikeys::callback_executor, apikeys::return_result, false>,
-                   setup<apikeys::coroutine_executor, apikeys::throw_on_error, false>,
-                   setup<apikeys::inline_executor, apikeys::throw_on_error, true>,
-                   setup<apikeys::future_executor, apikeys::return_result, true>,
-                   setup<apikeys::callback_executor, apikeys::throw_on_error, true>,
-                   setup<apikeys::coroutine_executor, apikeys::return_result, true>) {
-  using transport_ref = std::conditional_t<S::async, loop_transport&, emulator&>;
-  using app_type = apikeys::basic_app_client<transport_ref, typename S::executor, typename S::policy>;
-
-  emulator emu;
+// Every executor under each error policy, over send() and over async_send().
+TEST_CASE_TEMPLATE_DEFINE("8 threads x 500 operations through one shared client", S, shared_client) {
+  apikeys_tests::world<S> w;
+  emulator& emu = w.emu;
+  auto& app = w.app;
   emu.add_user(email, password);
-  transport_of<S::async> wire{emu};
-  apikeys::app_config config;
-  config.app_id = emu.app_id();
-  config.base_url = emu.hostname();
-  app_type app{wire.transport, config};
 
   // Eight first calls at once on one app: every log in succeeds and the location is asked for once.
   std::vector<std::shared_ptr<session>> sessions(thread_count);
@@ -184,7 +146,8 @@ TEST_CASE_TEMPLATE("8 threads x 500 operations through one shared client", S,
   CHECK(emu.request_count() - requests_before == static_cast<std::size_t>(thread_count * operations_per_thread));
   CHECK(emu.key_count(sessions[0]->user_id()) == 0);
   CHECK(sessions[0]->logged_in());
-  if constexpr (S::async) CHECK(wire.transport.sent() == emu.request_count());
+  if constexpr (S::async) CHECK(w.sent() == emu.request_count());
 }
+TEST_CASE_TEMPLATE_APPLY(shared_client, apikeys_tests::every_setup);
 
 }  // namespace

@@ -25,26 +25,17 @@
 
 #include "support/emulator_config.hpp"
 #include "support/executor_matrix.hpp"
+#include "support/names.hpp"
 #include "support/settle.hpp"
 
 namespace {
 
-using apikeys::api_error;
-using apikeys::api_key;
-using apikeys::credentials;
-using apikeys::errc;
-using apikeys::http_request;
-using apikeys::http_response;
-using apikeys::object_id;
-using apikeys::result;
-using apikeys::send_result_type;
-using apikeys::session;
+using namespace apikeys_tests::names;
 using apikeys::testing::emulator;
 using apikeys::testing::event_loop_transport;
+using apikeys_tests::loop_transport;
 using namespace apikeys::literals;
 using namespace std::chrono_literals;
-
-using loop_transport = event_loop_transport<emulator>;
 
 constexpr object_id never_issued = "000000000000000000000003"_oid;
 constexpr std::string_view email = "someone@example.com";
@@ -70,66 +61,11 @@ std::optional<api_error> error_in(const R& r) {
 
 // --- the matrix ------------------------------------------------------------------------------------------
 
-template <class Exec, class Policy, bool Async>
-struct setup {
-  using executor = Exec;
-  using policy = Policy;
-  static constexpr bool async = Async;
-};
-
-// The transport of a setup, and the emulator behind it.
-template <bool Async>
-struct transport_of {
-  explicit transport_of(emulator& emu) : transport(emu) {}
-  emulator& transport;
-};
-template <>
-struct transport_of<true> {
-  explicit transport_of(emulator& emu) : transport(emu, 1ms) {}
-  loop_transport transport;
-};
-
-template <class Setup>
-struct world {
-  using transport_ref = std::conditional_t<Setup::async, loop_transport&, emulator&>;
-  using app_type = apikeys::basic_app_client<transport_ref, typename Setup::executor, typename Setup::policy>;
-  using executor = typename Setup::executor;
-
-  emulator emu;
-  transport_of<Setup::async> wire{emu};
-  app_type app{wire.transport, config_for(emu)};
-
-  std::size_t sent() const
-    requires Setup::async
-  {
-    return wire.transport.sent();
-  }
-};
-
-// clang-format off
-#define APIKEYS_EVERY_SETUP                                                                                    \
-  setup<apikeys::inline_executor, apikeys::throw_on_error, false>,                                             \
-  setup<apikeys::inline_executor, apikeys::return_result, false>,                                              \
-  setup<apikeys::future_executor, apikeys::throw_on_error, false>,                                             \
-  setup<apikeys::future_executor, apikeys::return_result, false>,                                              \
-  setup<apikeys::callback_executor, apikeys::throw_on_error, false>,                                           \
-  setup<apikeys::callback_executor, apikeys::return_result, false>,                                            \
-  setup<apikeys::coroutine_executor, apikeys::throw_on_error, false>,                                          \
-  setup<apikeys::coroutine_executor, apikeys::return_result, false>,                                           \
-  setup<apikeys::inline_executor, apikeys::throw_on_error, true>,                                              \
-  setup<apikeys::inline_executor, apikeys::return_result, true>,                                               \
-  setup<apikeys::future_executor, apikeys::throw_on_error, true>,                                              \
-  setup<apikeys::future_executor, apikeys::return_result, true>,                                               \
-  setup<apikeys::callback_executor, apikeys::throw_on_error, true>,                                            \
-  setup<apikeys::callback_executor, apikeys::return_result, true>,                                             \
-  setup<apikeys::coroutine_executor, apikeys::throw_on_error, true>,                                           \
-  setup<apikeys::coroutine_executor, apikeys::return_result, true>
-// clang-format on
-
-TEST_CASE_TEMPLATE("every operation and login, through every executor and error policy", S, APIKEYS_EVERY_SETUP) {
-  world<S> w;
+TEST_CASE_TEMPLATE_DEFINE("every operation and login, through every executor and error policy", S, every_cell) {
+  apikeys_tests::world<S> w{1ms};
   apikeys_tests::every_operation(w);
 }
+TEST_CASE_TEMPLATE_APPLY(every_cell, apikeys_tests::every_setup);
 
 // --- co_await, operation by operation ---------------------------------------------------------------------
 
@@ -690,16 +626,30 @@ TEST_CASE("profile's refresh and retry over async_send") {
   CHECK((*user)->access_token().reveal() != old_access.reveal());
 }
 
-TEST_CASE("the sync path: do_ functions still run on the caller's thread, whatever the executor") {
+// The emulator, noting the thread each request is sent from.
+struct thread_noting_transport {
+  emulator& emu;
+  std::vector<std::thread::id> threads;
+  http_response send(const http_request& request) {
+    threads.push_back(std::this_thread::get_id());
+    return emu.send(request);
+  }
+};
+
+TEST_CASE("the sync path: inline_executor with return_result runs each key operation at once on the caller's thread") {
   logged_in w;
-  apikeys::basic_api_key_client<emulator&, apikeys::coroutine_executor, apikeys::return_result> keys{w.emu, w.user};
-  auto created = keys.do_create("direct");
+  thread_noting_transport noting{w.emu, {}};
+  apikeys::basic_api_key_client<thread_noting_transport&, apikeys::inline_executor, apikeys::return_result> keys{
+      noting, w.user};
+  auto created = keys.create("direct");
   REQUIRE(created);
-  CHECK(keys.do_fetch(created->id)->has_value());
-  CHECK(keys.do_fetch_all()->size() == 1);
-  CHECK(keys.do_toggle(created->id, false));
-  CHECK(keys.do_remove(created->id));
+  CHECK(keys.fetch(created->id)->has_value());
+  CHECK(keys.fetch_all()->size() == 1);
+  CHECK(keys.disable(created->id));
+  CHECK(keys.remove(created->id));
   CHECK(w.emu.key_count(w.user->user_id()) == 0);
+  REQUIRE(noting.threads.size() == 5);
+  for (const std::thread::id& sent_from : noting.threads) CHECK(sent_from == std::this_thread::get_id());
 }
 
 }  // namespace

@@ -24,15 +24,11 @@
 #include <vector>
 
 #include "support/emulator_config.hpp"
+#include "support/names.hpp"
 
 namespace {
 
-using apikeys::api_error;
-using apikeys::api_key;
-using apikeys::credentials;
-using apikeys::errc;
-using apikeys::object_id;
-using apikeys::session;
+using namespace apikeys_tests::names;
 using apikeys::testing::emulator;
 using apikeys::testing::fault_counts;
 using apikeys::testing::fault_kind;
@@ -134,7 +130,7 @@ class soak_run {
   soak_run(fault_options faults, std::uint64_t op_seed)
       : faults_(emu_, faults), app_(faults_, config_for(emu_)), oracle_(emu_, config_for(emu_)), random_(op_seed) {
     emu_.add_user(email, password);
-    auto logged = oracle_.do_log_in(credentials::email_password(email, password));
+    auto logged = oracle_.log_in(credentials::email_password(email, password));
     REQUIRE(logged.has_value());
     oracle_user_ = *logged;
     log_in_until_done();
@@ -147,7 +143,7 @@ class soak_run {
 
   server_state snapshot() {
     oracle_keys_type keys{emu_, oracle_user_};
-    auto all = keys.do_fetch_all();
+    auto all = keys.fetch_all();
     REQUIRE(all.has_value());
     server_state out;
     for (const auto& k : *all) out.emplace(k.id, server_key{k.name, k.enabled});
@@ -376,7 +372,7 @@ class soak_run {
       return;
     }
     oracle_keys_type keys{emu_, user_};
-    const auto r = keys.do_fetch_all();
+    const auto r = keys.fetch_all();
     if (!r) report_.problem(report_.session_untrue, fmt::format("the session's refresh token is refused: {}", r.error()));
     bool usable_access = false;
     user_->with_access_token([&](std::string_view) { usable_access = true; });

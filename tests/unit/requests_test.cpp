@@ -12,15 +12,11 @@
 #include <utility>
 #include <vector>
 
+#include "support/names.hpp"
+
 namespace {
 
-using apikeys::credentials;
-using apikeys::device_info;
-using apikeys::errc;
-using apikeys::http_header;
-using apikeys::http_method;
-using apikeys::http_request;
-using apikeys::object_id;
+using namespace apikeys_tests::names;
 using apikeys::ops::request_context;
 using namespace std::chrono_literals;
 using namespace std::string_literals;

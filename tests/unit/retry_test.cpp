@@ -19,14 +19,12 @@
 #include <utility>
 #include <vector>
 
+#include "support/names.hpp"
+
 namespace {
 
-using apikeys::errc;
-using apikeys::http_method;
-using apikeys::http_request;
-using apikeys::http_response;
+using namespace apikeys_tests::names;
 using apikeys::retry_options;
-using apikeys::transport_error;
 using apikeys::testing::scripted_transport;
 using ms = std::chrono::milliseconds;
 using send_answer = apikeys::result<http_response, transport_error>;

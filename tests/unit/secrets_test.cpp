@@ -16,38 +16,24 @@
 #include <utility>
 #include <vector>
 
+#include "support/names.hpp"
+#include "support/sample_tokens.hpp"
+
 namespace {
 
-using apikeys::api_error;
-using apikeys::errc;
-using apikeys::http_request;
-using apikeys::http_response;
-using apikeys::secret;
-using apikeys::session;
+using namespace apikeys_tests::names;
 using apikeys::testing::scripted_transport;
 using namespace apikeys::literals;
 
 // The secrets of the story. None of them, nor any 10-character piece of one, may be printed.
-constexpr std::string_view key_value = "S3cr3tKeyValueQ7mZpW2xLk9RtYbN4vHc8JdF6gUeA1sTo5iPrMnBq0wXzCyEjK";
+using namespace apikeys_tests::sample_tokens;
 constexpr std::string_view password = "pa55-Tr0ub4dor&3-horse";
-constexpr std::string_view access_token =
-    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyLTQyIiwiZXhwIjoxOTAwMDAwMDAwLCJpYXQiOjE3MDAwMDAwMDB9."
-    "QWNjZXNzU2lnbmF0dXJlT25lX3h5eg";
-constexpr std::string_view refresh_token =
-    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyLTQyIiwidHlwIjoicmVmcmVzaCIsImlhdCI6MTcwMDAwMDAwMH0."
-    "UmVmcmVzaFNpZ25hdHVyZU9uZV9hYmM";
-constexpr std::string_view key_access_token =
-    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyLTQyIiwiZGV2IjoiZGV2aWNlLTIifQ.S2V5TG9naW5BY2Nlc3NTaWc";
-constexpr std::string_view key_refresh_token =
-    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyLTQyIiwicmVmIjoiZGV2aWNlLTIifQ.S2V5TG9naW5SZWZyZXNoU2ln";
-constexpr std::string_view refreshed_access_token =
-    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyLTQyIiwibiI6M30.UmVmcmVzaGVkQWNjZXNzU2ln";
 constexpr std::string_view all_secrets[] = {key_value,        password,          access_token,          refresh_token,
                                             key_access_token, key_refresh_token, refreshed_access_token};
 
 // Every token shares the standard JWT header; what identifies a token is its payload and signature.
 std::vector<std::string_view> secret_pieces(std::string_view s) {
-  if (s.starts_with("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.")) s.remove_prefix(37);
+  if (s.starts_with(jwt_header)) s.remove_prefix(jwt_header.size());
   constexpr std::size_t width = 10;
   std::vector<std::string_view> pieces;
   for (std::size_t i = 0; i + width <= s.size(); ++i) pieces.push_back(s.substr(i, width));

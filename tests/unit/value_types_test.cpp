@@ -479,28 +479,6 @@ TEST_CASE("kind_of puts each errc in its family") {
   static_assert(apikeys::kind_of(errc::timeout) == error_kind::transport);
 }
 
-TEST_CASE("errc_from_server_code maps the twelve known names and nothing else") {
-  using apikeys::errc;
-  CHECK(apikeys::errc_from_server_code("MissingAuthReq") == errc::missing_auth_req);
-  CHECK(apikeys::errc_from_server_code("InvalidSession") == errc::invalid_session);
-  CHECK(apikeys::errc_from_server_code("InvalidParameter") == errc::invalid_parameter);
-  CHECK(apikeys::errc_from_server_code("MissingParameter") == errc::missing_parameter);
-  CHECK(apikeys::errc_from_server_code("InternalServerError") == errc::internal_server_error);
-  CHECK(apikeys::errc_from_server_code("APIKeyNotFound") == errc::api_key_not_found);
-  CHECK(apikeys::errc_from_server_code("APIKeyAlreadyExists") == errc::api_key_already_exists);
-  CHECK(apikeys::errc_from_server_code("UserDisabled") == errc::user_disabled);
-  CHECK(apikeys::errc_from_server_code("AuthError") == errc::auth_error);
-  CHECK(apikeys::errc_from_server_code("BadRequest") == errc::bad_request);
-  CHECK(apikeys::errc_from_server_code("MaintenanceInProgress") == errc::maintenance_in_progress);
-  CHECK(apikeys::errc_from_server_code("AuthProviderNotFound") == errc::auth_provider_not_found);
-
-  CHECK(apikeys::errc_from_server_code("FunctionNotFound") == errc::server_error);
-  CHECK(apikeys::errc_from_server_code("apikeynotfound") == errc::server_error);  // wire names are exact
-  CHECK(apikeys::errc_from_server_code("APIKeyNotFound ") == errc::server_error);
-  CHECK(apikeys::errc_from_server_code("") == errc::server_error);
-  static_assert(apikeys::errc_from_server_code("AuthError") == errc::auth_error);
-}
-
 TEST_CASE("api_error prints its context, message, code, server code, status and link") {
   apikeys::api_error full = not_found_error();
   full.context = "enable API key 5e5e6f0abe4ae2a2c2c2d329";

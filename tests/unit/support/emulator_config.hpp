@@ -3,16 +3,20 @@
 #define APIKEYS_TESTS_UNIT_SUPPORT_EMULATOR_CONFIG_HPP
 
 #include <chrono>
+#include <string>
+#include <utility>
 
 #include <apikeys/config.hpp>
 #include <apikeys/testing/emulator.hpp>
 
 namespace apikeys_tests {
 
-inline apikeys::app_config config_for(const apikeys::testing::emulator& emu) {
+// `base_url`, when given, is where the client looks the location up instead of the emulator's hostname: a
+// server in front of it, or a URL a test checks is asked.
+inline apikeys::app_config config_for(const apikeys::testing::emulator& emu, std::string base_url = {}) {
   apikeys::app_config config;
   config.app_id = emu.app_id();
-  config.base_url = emu.hostname();
+  config.base_url = base_url.empty() ? emu.hostname() : std::move(base_url);
   config.timeout = std::chrono::milliseconds{5000};
   return config;
 }

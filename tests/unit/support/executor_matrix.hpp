@@ -1,4 +1,4 @@
-// apikeys tests: the six operations, login and the session calls through one client, for any executor, policy and transport.
+// apikeys tests: the executor x error-policy matrix, and every operation through one client of any of its cells.
 #ifndef APIKEYS_TESTS_UNIT_SUPPORT_EXECUTOR_MATRIX_HPP
 #define APIKEYS_TESTS_UNIT_SUPPORT_EXECUTOR_MATRIX_HPP
 
@@ -6,16 +6,93 @@
 
 #include <apikeys/apikeys.hpp>
 #include <apikeys/testing/emulator.hpp>
+#include <apikeys/testing/event_loop_transport.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 
+#include "emulator_config.hpp"
 #include "settle.hpp"
 
 namespace apikeys_tests {
+
+// --- the matrix ----------------------------------------------------------------------------------------------
+
+// every_pair<Make> is std::tuple<Make<Executor, Policy>...>: each of the four executors under each error
+// policy, once. Test cases take it through TEST_CASE_TEMPLATE_DEFINE and TEST_CASE_TEMPLATE_APPLY.
+template <template <class, class> class Make>
+using every_pair = std::tuple<Make<apikeys::inline_executor, apikeys::throw_on_error>,
+                              Make<apikeys::inline_executor, apikeys::return_result>,
+                              Make<apikeys::future_executor, apikeys::throw_on_error>,
+                              Make<apikeys::future_executor, apikeys::return_result>,
+                              Make<apikeys::callback_executor, apikeys::throw_on_error>,
+                              Make<apikeys::callback_executor, apikeys::return_result>,
+                              Make<apikeys::coroutine_executor, apikeys::throw_on_error>,
+                              Make<apikeys::coroutine_executor, apikeys::return_result>>;
+
+// An in-process cell: an executor and a policy over the emulator itself (send()), or over an
+// event_loop_transport in front of it (async_send()).
+template <class Exec, class Policy, bool Async>
+struct setup {
+  using executor = Exec;
+  using policy = Policy;
+  static constexpr bool async = Async;
+};
+template <class Exec, class Policy>
+using sync_setup = setup<Exec, Policy, false>;
+template <class Exec, class Policy>
+using async_setup = setup<Exec, Policy, true>;
+
+template <class... Tuples>
+struct concat;
+template <class... A, class... B>
+struct concat<std::tuple<A...>, std::tuple<B...>> {
+  using type = std::tuple<A..., B...>;
+};
+
+// Every in-process cell: the eight pairs over send(), then over async_send().
+using every_setup = typename concat<every_pair<sync_setup>, every_pair<async_setup>>::type;
+
+using loop_transport = apikeys::testing::event_loop_transport<apikeys::testing::emulator>;
+
+template <bool Async>
+struct transport_of {
+  transport_of(apikeys::testing::emulator& emu, std::chrono::milliseconds) : transport(emu) {}
+  apikeys::testing::emulator& transport;
+};
+template <>
+struct transport_of<true> {
+  transport_of(apikeys::testing::emulator& emu, std::chrono::milliseconds delay) : transport(emu, delay) {}
+  loop_transport transport;
+};
+
+// A cell's world, as every_operation() wants it: an emulator, and an app client reaching it over the cell's
+// transport, whose event loop (over async_send()) holds each request for `delay`.
+template <class Setup>
+struct world {
+  using executor = typename Setup::executor;
+  using transport_ref = std::conditional_t<Setup::async, loop_transport&, apikeys::testing::emulator&>;
+  using app_type = apikeys::basic_app_client<transport_ref, executor, typename Setup::policy>;
+
+  explicit world(std::chrono::milliseconds delay = std::chrono::milliseconds{0}) : wire{emu, delay} {}
+
+  apikeys::testing::emulator emu;
+  transport_of<Setup::async> wire;
+  app_type app{wire.transport, config_for(emu)};
+
+  std::size_t sent() const
+    requires Setup::async
+  {
+    return wire.transport.sent();
+  }
+};
+
+// --- every operation -------------------------------------------------------------------------------------
 
 // A World has `emu` (the apikeys::testing::emulator answering, in process or behind a server), `app` (a
 // basic_app_client whose base URL reaches it), `executor` (the executor type under test) and, optionally,
