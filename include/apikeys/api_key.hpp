@@ -9,8 +9,9 @@
 #include "detail/format.hpp"
 #include "object_id.hpp"
 #include "secret.hpp"
+#include "version.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 /// A user API key. `value` holds the secret only in the result of create: the server reveals it once,
 /// and fetch or fetch_all never carry it. Printing a key never shows the secret.

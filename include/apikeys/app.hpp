@@ -13,22 +13,23 @@
 #include <vector>
 
 #include "async_transport.hpp"
+#include "auth_types.hpp"
 #include "client.hpp"
 #include "config.hpp"
 #include "credentials.hpp"
-#include "decoder.hpp"
 #include "detail/client_core.hpp"
 #include "detail/unique_function.hpp"
 #include "error.hpp"
 #include "error_policy.hpp"
 #include "executor.hpp"
 #include "http.hpp"
-#include "operations.hpp"
+#include "operations/auth.hpp"
 #include "result.hpp"
 #include "session.hpp"
 #include "transport.hpp"
+#include "version.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 /// One App Services app: registers users, logs devices in (email/password, API key, anonymous, custom
 /// token), refreshes and ends sessions, and hands out key clients for logged-in users. Before its first
@@ -165,25 +166,6 @@ class basic_app_client {
   transport_ref transport() noexcept { return core_.transport(); }
   Executor& executor() noexcept { return core_.executor(); }
 
-  // The operations themselves, as result<T>, run to the end on this thread whatever the Executor.
-  result<std::shared_ptr<session>> do_log_in(const credentials& creds) {
-    return run(app_call(ops::log_in{creds}));
-  }
-  result<void> do_register_user(std::string_view email, std::string_view password) {
-    return run(app_call(ops::register_user{std::string{email}, secret{password}}));
-  }
-  result<void> do_refresh(const std::shared_ptr<session>& user) {
-    return run(session_call(user, ops::refresh_session{}));
-  }
-  result<void> do_log_out(const std::shared_ptr<session>& user) {
-    return run(session_call(user, ops::log_out{}));
-  }
-  result<user_profile> do_profile(const std::shared_ptr<session>& user) {
-    return run(session_call(user, ops::fetch_profile{}));
-  }
-
-  result<location_response> do_location() { return core_.state().location(core_); }
-
  private:
   // The descriptors (operations/auth.hpp), as the client core runs them.
   template <class Op>
@@ -208,11 +190,6 @@ class basic_app_client {
   };
 
   // --- running machines -------------------------------------------------------------------------------------
-
-  template <class Machine>
-  result<typename Machine::value_type> run(Machine&& m) {
-    return core_.run_sync(m);
-  }
 
   template <class Machine>
   decltype(auto) launch(Machine&& m) {

@@ -8,8 +8,9 @@
 #include "http.hpp"
 #include "result.hpp"
 #include "transport.hpp"
+#include "version.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 /// What an async_send completion is called with: the response, or why there is none.
 using send_result_type = result<http_response, transport_error>;

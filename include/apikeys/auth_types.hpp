@@ -6,8 +6,9 @@
 #include <vector>
 
 #include "secret.hpp"
+#include "version.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 /// A successful log in: who the device is now, and its two tokens.
 struct login_response {

@@ -4,29 +4,23 @@
 
 #include <chrono>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 #include "api_key.hpp"
 #include "async_transport.hpp"
-#include "decoder.hpp"
 #include "detail/client_core.hpp"
-#include "error.hpp"
 #include "error_policy.hpp"
 #include "executor.hpp"
-#include "http.hpp"
 #include "object_id.hpp"
-#include "operations.hpp"
 #include "operations/keys.hpp"
-#include "result.hpp"
 #include "session.hpp"
 #include "transport.hpp"
+#include "version.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 struct client_options {
   std::chrono::milliseconds timeout{60'000};  ///< copied into every request's `timeout`
@@ -83,15 +77,6 @@ class basic_api_key_client {
   std::remove_reference_t<Transport>& transport() noexcept { return core_.transport(); }
   Executor& executor() noexcept { return core_.executor(); }
 
-  // The operations themselves, as result<T>, run to the end on this thread whatever the Executor.
-  result<api_key> do_create(std::string_view name) { return run(ops::create_key{std::string{name}}); }
-  result<std::optional<api_key>> do_fetch(const object_id& id) { return run(ops::fetch_key{id}); }
-  result<std::vector<api_key>> do_fetch_all() { return run(ops::fetch_keys{}); }
-  result<void> do_toggle(const object_id& id, bool enable) {
-    return run(ops::toggle_key{id, enable});
-  }
-  result<void> do_remove(const object_id& id) { return run(ops::delete_key{id}); }
-
  private:
   // Every key route takes the refresh token, so a 401 to any of them ends the session.
   template <class Op>
@@ -101,11 +86,6 @@ class basic_api_key_client {
   template <class Op>
   decltype(auto) launch(Op&& op) {
     return core_.launch(machine(std::move(op)));
-  }
-  template <class Op>
-  result<typename Op::value_type> run(Op&& op) {
-    auto m = machine(std::move(op));
-    return core_.run_sync(m);
   }
 
   core_type core_;

@@ -7,7 +7,7 @@
 
 #include "version.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 namespace detail {
 constexpr const char* compiled_platform() noexcept {

@@ -9,8 +9,9 @@
 
 #include "detail/format.hpp"
 #include "secret.hpp"
+#include "version.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 /// One of the four ways to log in. The password, API key value or token is held in a secret, so
 /// printing credentials shows the provider and user name only.

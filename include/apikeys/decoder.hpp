@@ -14,7 +14,7 @@
 #include "secret.hpp"
 #include "version.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 // Each decoder reads with simdjson on-demand (impl/decoder.hpp). Header-only by default; with
 // APIKEYS_SEPARATE_COMPILATION these are declarations only, compiled once where APIKEYS_IMPLEMENTATION is

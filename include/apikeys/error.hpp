@@ -11,8 +11,9 @@
 #include <utility>
 
 #include "detail/format.hpp"
+#include "version.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 /// Every way an apikeys call can fail. Zero is success, as std::error_code expects.
 enum class errc {

@@ -9,7 +9,7 @@
 #include "result.hpp"
 #include "version.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 namespace detail {
 template <class>

@@ -7,8 +7,9 @@
 
 #include "error.hpp"
 #include "result.hpp"
+#include "version.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 // Every client method hands its Executor one *call* object `c` and returns what `execute(c)` returns.
 // A call is movable and not started yet; its client must outlive it. It offers:

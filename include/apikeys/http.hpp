@@ -10,8 +10,9 @@
 #include <vector>
 
 #include "detail/format.hpp"
+#include "version.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 enum class http_method { get, post, put, delete_ };
 

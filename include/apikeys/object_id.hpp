@@ -13,8 +13,9 @@
 #include <string_view>
 
 #include "detail/format.hpp"
+#include "version.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 namespace detail {
 constexpr int hex_value(char c) noexcept {

@@ -14,7 +14,7 @@
 #include "object_id.hpp"
 #include "version.hpp"
 
-namespace apikeys::ops {
+namespace APIKEYS_NAMESPACE::ops {
 
 /// What every request shares: the host it goes to (scheme://authority, no trailing '/'), the bearer
 /// token it carries (empty for none), and its timeout.

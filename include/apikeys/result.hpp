@@ -12,7 +12,7 @@
 #include "error.hpp"
 #include "version.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 /// Wraps an error so that constructing a result from it is never ambiguous with the value.
 template <class E>

@@ -12,8 +12,9 @@
 #include <utility>
 
 #include "detail/format.hpp"
+#include "version.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 namespace detail {
 // A plain memset of memory about to be freed may be optimised away. glibc's explicit_bzero never is and

@@ -10,8 +10,9 @@
 
 #include "detail/format.hpp"
 #include "secret.hpp"
+#include "version.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 /// A user's session, made by a log in. The ids and host never change; the tokens do (refresh replaces
 /// the access token, log out or a refused refresh token clears both). Thread safety: every member

@@ -12,7 +12,7 @@
 
 #include "version.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 template <class T = void>
 class task;

@@ -15,7 +15,7 @@
 
 #include "version.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 namespace detail {
 struct pool_work {

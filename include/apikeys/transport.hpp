@@ -15,7 +15,7 @@
 #include "result.hpp"
 #include "version.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 /// A request that got no HTTP response: refused, reset, timed out, TLS failure. `code` is one of the
 /// transport codes of errc (connection_failed, timeout, tls_error, connection_reset, too_many_redirects,

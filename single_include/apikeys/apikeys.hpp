@@ -30,11 +30,25 @@
 // APIKEYS_IMPLEMENTATION before including <apikeys/apikeys.hpp> to compile them (CMake: apikeys::compiled).
 #if defined(APIKEYS_SEPARATE_COMPILATION)
 #define APIKEYS_DECL
+#define APIKEYS_ABI_MODE compiled
 #else
 #define APIKEYS_DECL inline
+#define APIKEYS_ABI_MODE header_only
 #endif
 
-namespace apikeys {
+// Everything apikeys declares lives in an inline namespace named for its version and its mode,
+// apikeys::abi_v0_1_0_header_only or apikeys::abi_v0_1_0_compiled (users still write apikeys::api_key). Two
+// translation units that disagree (one header-only, one with APIKEYS_SEPARATE_COMPILATION; or headers and
+// an apikeys::compiled of another version) then fail to link where they share an apikeys name, instead
+// of linking and breaking the one-definition rule silently. nlohmann/json's ABI namespace is the model.
+#define APIKEYS_ABI_JOIN_(major, minor, patch, mode) abi_v##major##_##minor##_##patch##_##mode
+#define APIKEYS_ABI_JOIN(major, minor, patch, mode) APIKEYS_ABI_JOIN_(major, minor, patch, mode)
+#define APIKEYS_ABI_NAMESPACE \
+  APIKEYS_ABI_JOIN(APIKEYS_VERSION_MAJOR, APIKEYS_VERSION_MINOR, APIKEYS_VERSION_PATCH, APIKEYS_ABI_MODE)
+/// What apikeys' headers open: `namespace APIKEYS_NAMESPACE {` is `namespace apikeys::inline abi_... {`.
+#define APIKEYS_NAMESPACE apikeys::inline APIKEYS_ABI_NAMESPACE
+
+namespace APIKEYS_NAMESPACE {
 inline constexpr const char* version_string = APIKEYS_VERSION_STRING;
 }  // namespace apikeys
 
@@ -62,7 +76,7 @@ inline constexpr const char* version_string = APIKEYS_VERSION_STRING;
 
 #include <fmt/core.h>
 
-namespace apikeys::detail {
+namespace APIKEYS_NAMESPACE::detail {
 
 // Each public type has a plain `std::string describe(const T&)`; the formatter only copies its text out.
 // It needs nothing beyond <fmt/core.h> (inheriting formatter<string_view> would pull in <fmt/format.h>,
@@ -95,7 +109,7 @@ struct described_formatter {
 
 #endif  // APIKEYS_DETAIL_FORMAT_HPP
 // ---- end apikeys/detail/format.hpp ----
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 namespace detail {
 constexpr int hex_value(char c) noexcept {
@@ -221,7 +235,7 @@ struct fmt::formatter<apikeys::object_id>
 #include <memory>
 #include <utility>
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 namespace detail {
 // A plain memset of memory about to be freed may be optimised away. glibc's explicit_bzero never is and
@@ -339,7 +353,7 @@ struct fmt::formatter<apikeys::secret>
 #include <chrono>
 #include <vector>
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 enum class http_method { get, post, put, delete_ };
 
@@ -449,7 +463,7 @@ struct fmt::formatter<apikeys::http_response>
 #include <system_error>
 #include <type_traits>
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 /// Every way an apikeys call can fail. Zero is success, as std::error_code expects.
 enum class errc {
@@ -673,7 +687,7 @@ struct fmt::formatter<apikeys::api_exception>
 #include <cstdlib>
 #include <variant>
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 /// Wraps an error so that constructing a result from it is never ambiguous with the value.
 template <class E>
@@ -792,7 +806,7 @@ class [[nodiscard]] result<void, E> {
 #ifndef APIKEYS_API_KEY_HPP
 #define APIKEYS_API_KEY_HPP
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 /// A user API key. `value` holds the secret only in the result of create: the server reveals it once,
 /// and fetch or fetch_all never carry it. Printing a key never shows the secret.
@@ -829,7 +843,7 @@ struct fmt::formatter<apikeys::api_key> : apikeys::detail::described_formatter<a
 #ifndef APIKEYS_AUTH_TYPES_HPP
 #define APIKEYS_AUTH_TYPES_HPP
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 /// A successful log in: who the device is now, and its two tokens.
 struct login_response {
@@ -871,7 +885,7 @@ struct user_profile {
 
 #include <concepts>
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 /// A request that got no HTTP response: refused, reset, timed out, TLS failure. `code` is one of the
 /// transport codes of errc (connection_failed, timeout, tls_error, connection_reset, too_many_redirects,
@@ -955,7 +969,7 @@ struct fmt::formatter<apikeys::transport_error>
 #ifndef APIKEYS_ASYNC_TRANSPORT_HPP
 #define APIKEYS_ASYNC_TRANSPORT_HPP
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 /// What an async_send completion is called with: the response, or why there is none.
 using send_result_type = result<http_response, transport_error>;
@@ -1005,7 +1019,7 @@ constexpr bool check_any_transport() {
 #ifndef APIKEYS_CONFIG_HPP
 #define APIKEYS_CONFIG_HPP
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 namespace detail {
 constexpr const char* compiled_platform() noexcept {
@@ -1070,7 +1084,7 @@ struct app_config {
 #ifndef APIKEYS_CREDENTIALS_HPP
 #define APIKEYS_CREDENTIALS_HPP
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 /// One of the four ways to log in. The password, API key value or token is held in a secret, so
 /// printing credentials shows the provider and user name only.
@@ -1139,7 +1153,7 @@ struct fmt::formatter<apikeys::credentials>
 
 #include <mutex>
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 /// A user's session, made by a log in. The ids and host never change; the tokens do (refresh replaces
 /// the access token, log out or a refused refresh token clears both). Thread safety: every member
@@ -1244,7 +1258,7 @@ struct fmt::formatter<apikeys::session> : apikeys::detail::described_formatter<a
 #ifndef APIKEYS_DECODER_HPP
 #define APIKEYS_DECODER_HPP
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 // Each decoder reads with simdjson on-demand (impl/decoder.hpp). Header-only by default; with
 // APIKEYS_SEPARATE_COMPILATION these are declarations only, compiled once where APIKEYS_IMPLEMENTATION is
@@ -1297,7 +1311,7 @@ APIKEYS_DECL std::optional<api_error> classify_response(const http_response& res
 
 #include <simdjson.h>
 
-namespace apikeys::detail {
+namespace APIKEYS_NAMESPACE::detail {
 
 /// Answers bigger than this are refused before parsing: a key list is at most 20 keys (about 1.5 KB),
 /// so 16 MiB leaves room for any compatible server while bounding what a hostile one can make us hold.
@@ -1343,7 +1357,7 @@ inline api_error json_error(simdjson::error_code code, std::string_view field, s
 
 #endif  // APIKEYS_DETAIL_JSON_READER_HPP
 // ---- end apikeys/detail/json_reader.hpp ----
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 namespace detail {
 
@@ -1783,7 +1797,7 @@ APIKEYS_DECL std::optional<api_error> classify_response(const http_response& res
 #ifndef APIKEYS_OPERATIONS_HPP
 #define APIKEYS_OPERATIONS_HPP
 
-namespace apikeys::ops {
+namespace APIKEYS_NAMESPACE::ops {
 
 /// What every request shares: the host it goes to (scheme://authority, no trailing '/'), the bearer
 /// token it carries (empty for none), and its timeout.
@@ -1858,7 +1872,7 @@ APIKEYS_DECL void build_location(http_request& out, std::string_view base_url, s
 #ifndef APIKEYS_DETAIL_JSON_WRITER_HPP
 #define APIKEYS_DETAIL_JSON_WRITER_HPP
 
-namespace apikeys::detail {
+namespace APIKEYS_NAMESPACE::detail {
 
 /// True when `text` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
 constexpr bool is_valid_utf8(std::string_view text) noexcept {
@@ -1939,7 +1953,7 @@ inline void append_json_member(std::string& out, std::string_view key, std::stri
 
 #endif  // APIKEYS_DETAIL_JSON_WRITER_HPP
 // ---- end apikeys/detail/json_writer.hpp ----
-namespace apikeys::ops {
+namespace APIKEYS_NAMESPACE::ops {
 
 APIKEYS_DECL std::optional<api_error> validate_key_name(std::string_view name) {
   auto refuse = [](std::string message) {
@@ -2160,7 +2174,7 @@ APIKEYS_DECL void build_location(http_request& out, std::string_view base_url, s
 #ifndef APIKEYS_OPERATIONS_COMMON_HPP
 #define APIKEYS_OPERATIONS_COMMON_HPP
 
-namespace apikeys::ops {
+namespace APIKEYS_NAMESPACE::ops {
 
 /// What a call needs before it can be built, besides its own arguments; the client core provides it.
 enum class prerequisite {
@@ -2172,7 +2186,7 @@ enum class prerequisite {
 
 }  // namespace apikeys::ops
 
-namespace apikeys::detail {
+namespace APIKEYS_NAMESPACE::detail {
 
 inline api_error client_error(errc code, std::string message) {
   api_error e;
@@ -2211,7 +2225,7 @@ inline void wipe(http_response& response) noexcept { secure_wipe(response.body.d
 
 #endif  // APIKEYS_OPERATIONS_COMMON_HPP
 // ---- end apikeys/operations/common.hpp ----
-namespace apikeys::ops {
+namespace APIKEYS_NAMESPACE::ops {
 
 // A descriptor is a plain value: the call's arguments, and what the client core needs to know to run it.
 //   value_type       what the call gives back
@@ -2343,7 +2357,7 @@ struct delete_key {
 #ifndef APIKEYS_OPERATIONS_AUTH_HPP
 #define APIKEYS_OPERATIONS_AUTH_HPP
 
-namespace apikeys::ops {
+namespace APIKEYS_NAMESPACE::ops {
 
 // The descriptors of operations/keys.hpp, with what the app's calls add:
 //   needs == none or location   build(r, ctx, config): ctx.host is the base URL (none) or the app's host
@@ -2466,7 +2480,7 @@ struct fetch_profile {
 #ifndef APIKEYS_ERROR_POLICY_HPP
 #define APIKEYS_ERROR_POLICY_HPP
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 namespace detail {
 template <class>
@@ -2509,7 +2523,7 @@ concept error_policy = requires(result<int>&& r) { P::template apply<int>(std::m
 #ifndef APIKEYS_EXECUTOR_HPP
 #define APIKEYS_EXECUTOR_HPP
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 // Every client method hands its Executor one *call* object `c` and returns what `execute(c)` returns.
 // A call is movable and not started yet; its client must outlive it. It offers:
@@ -2571,7 +2585,7 @@ concept executor = requires(E& e) { e.execute(detail::probe_call{}); };
 #include <deque>
 #include <thread>
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 namespace detail {
 struct pool_work {
@@ -2733,7 +2747,7 @@ class thread_pool {
 #ifndef APIKEYS_EXECUTORS_POOLED_HPP
 #define APIKEYS_EXECUTORS_POOLED_HPP
 
-namespace apikeys::detail {
+namespace APIKEYS_NAMESPACE::detail {
 
 // A call queued on a pool: run there, or, if the pool shuts down first, completed with the call's cancelled
 // error. A completion with a member thrown(std::exception_ptr) is also handed what run() threw that is not
@@ -2807,7 +2821,7 @@ class pooled_executor {
 
 #endif  // APIKEYS_EXECUTORS_POOLED_HPP
 // ---- end apikeys/executors/pooled.hpp ----
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 namespace detail {
 // Applies the ErrorPolicy on the way into the promise: under throw_on_error the api_exception is stored
@@ -2878,7 +2892,7 @@ class future_executor : public detail::pooled_executor<detail::future_shape> {
 #ifndef APIKEYS_EXECUTORS_CALLBACK_HPP
 #define APIKEYS_EXECUTORS_CALLBACK_HPP
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 namespace detail {
 // The user's completion, called once. noexcept: an exception escaping a completion has no caller to go
@@ -2943,7 +2957,7 @@ class callback_executor : public detail::pooled_executor<detail::made_with_pool<
 
 #include <coroutine>
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 namespace detail {
 // Marks, for this thread only, the awaitable whose call is being started. A completion that finds its
@@ -3057,7 +3071,7 @@ class coroutine_executor : public detail::pooled_executor<detail::made_with_pool
 #ifndef APIKEYS_TASK_HPP
 #define APIKEYS_TASK_HPP
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 template <class T = void>
 class task;
@@ -3237,7 +3251,7 @@ T sync_wait(task<T> work) {
 #ifndef APIKEYS_DETAIL_EXCHANGE_HPP
 #define APIKEYS_DETAIL_EXCHANGE_HPP
 
-namespace apikeys::detail {
+namespace APIKEYS_NAMESPACE::detail {
 
 inline api_error from_transport_error(transport_error&& failure) {
   api_error e;
@@ -3295,7 +3309,7 @@ result<http_response> exchange(Transport& transport, http_request& request) {
 
 #endif  // APIKEYS_DETAIL_EXCHANGE_HPP
 // ---- end apikeys/detail/exchange.hpp ----
-namespace apikeys::detail {
+namespace APIKEYS_NAMESPACE::detail {
 
 // A call, written once as a small state machine that never touches a transport itself:
 //   start(request)            fills the first request, or finishes at once (a refused argument, no session);
@@ -3493,7 +3507,7 @@ class call {
 
 #endif  // APIKEYS_DETAIL_PIPELINE_HPP
 // ---- end apikeys/detail/pipeline.hpp ----
-namespace apikeys::detail {
+namespace APIKEYS_NAMESPACE::detail {
 
 // --- the session rule: the token a call sends, and what a 401 means (docs/protocol.md section 7) ----------
 
@@ -3721,7 +3735,7 @@ class client_core {
 
 #endif  // APIKEYS_DETAIL_CLIENT_CORE_HPP
 // ---- end apikeys/detail/client_core.hpp ----
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 struct client_options {
   std::chrono::milliseconds timeout{60'000};  ///< copied into every request's `timeout`
@@ -3778,15 +3792,6 @@ class basic_api_key_client {
   std::remove_reference_t<Transport>& transport() noexcept { return core_.transport(); }
   Executor& executor() noexcept { return core_.executor(); }
 
-  // The operations themselves, as result<T>, run to the end on this thread whatever the Executor.
-  result<api_key> do_create(std::string_view name) { return run(ops::create_key{std::string{name}}); }
-  result<std::optional<api_key>> do_fetch(const object_id& id) { return run(ops::fetch_key{id}); }
-  result<std::vector<api_key>> do_fetch_all() { return run(ops::fetch_keys{}); }
-  result<void> do_toggle(const object_id& id, bool enable) {
-    return run(ops::toggle_key{id, enable});
-  }
-  result<void> do_remove(const object_id& id) { return run(ops::delete_key{id}); }
-
  private:
   // Every key route takes the refresh token, so a 401 to any of them ends the session.
   template <class Op>
@@ -3796,11 +3801,6 @@ class basic_api_key_client {
   template <class Op>
   decltype(auto) launch(Op&& op) {
     return core_.launch(machine(std::move(op)));
-  }
-  template <class Op>
-  result<typename Op::value_type> run(Op&& op) {
-    auto m = machine(std::move(op));
-    return core_.run_sync(m);
   }
 
   core_type core_;
@@ -3823,7 +3823,7 @@ using api_key_client = basic_api_key_client<Transport>;
 #ifndef APIKEYS_DETAIL_UNIQUE_FUNCTION_HPP
 #define APIKEYS_DETAIL_UNIQUE_FUNCTION_HPP
 
-namespace apikeys::detail {
+namespace APIKEYS_NAMESPACE::detail {
 
 template <class Signature>
 class unique_function;
@@ -3861,7 +3861,7 @@ class unique_function<R(Args...)> {
 
 #endif  // APIKEYS_DETAIL_UNIQUE_FUNCTION_HPP
 // ---- end apikeys/detail/unique_function.hpp ----
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 /// One App Services app: registers users, logs devices in (email/password, API key, anonymous, custom
 /// token), refreshes and ends sessions, and hands out key clients for logged-in users. Before its first
@@ -3998,25 +3998,6 @@ class basic_app_client {
   transport_ref transport() noexcept { return core_.transport(); }
   Executor& executor() noexcept { return core_.executor(); }
 
-  // The operations themselves, as result<T>, run to the end on this thread whatever the Executor.
-  result<std::shared_ptr<session>> do_log_in(const credentials& creds) {
-    return run(app_call(ops::log_in{creds}));
-  }
-  result<void> do_register_user(std::string_view email, std::string_view password) {
-    return run(app_call(ops::register_user{std::string{email}, secret{password}}));
-  }
-  result<void> do_refresh(const std::shared_ptr<session>& user) {
-    return run(session_call(user, ops::refresh_session{}));
-  }
-  result<void> do_log_out(const std::shared_ptr<session>& user) {
-    return run(session_call(user, ops::log_out{}));
-  }
-  result<user_profile> do_profile(const std::shared_ptr<session>& user) {
-    return run(session_call(user, ops::fetch_profile{}));
-  }
-
-  result<location_response> do_location() { return core_.state().location(core_); }
-
  private:
   // The descriptors (operations/auth.hpp), as the client core runs them.
   template <class Op>
@@ -4041,11 +4022,6 @@ class basic_app_client {
   };
 
   // --- running machines -------------------------------------------------------------------------------------
-
-  template <class Machine>
-  result<typename Machine::value_type> run(Machine&& m) {
-    return core_.run_sync(m);
-  }
 
   template <class Machine>
   decltype(auto) launch(Machine&& m) {

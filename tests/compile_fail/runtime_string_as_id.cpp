@@ -1,4 +1,4 @@
-// expect: (cannot convert|no viable conversion from) 'std::string'.* to 'const apikeys::object_id
+// expect: (cannot convert|no viable conversion from) 'std::string'.* to 'const apikeys::(abi_v[a-z0-9_]+::)?object_id
 // A key id held in a std::string must go through object_id::parse before a key call takes it: passing the
 // string itself does not compile. The checks below (compiled in both modes) extend that to every id
 // operation and to std::string_view and C strings, and show the same check accepts an object_id.

@@ -1,4 +1,4 @@
-// expect: conversion from '(const )?apikeys::secret' to
+// expect: conversion from '(const )?apikeys::(abi_v[a-z0-9_]+::)?secret' to
 // A secret never turns into a string by itself: code that wants the plaintext must say reveal(), so a
 // secret cannot slip into a log line, a message or a std::string by an implicit conversion.
 #include <apikeys/secret.hpp>

@@ -1,4 +1,4 @@
-// expect: (use of deleted function 'apikeys::session::session.const apikeys::session&.|call to deleted constructor of 'apikeys::session')
+// expect: (use of deleted function 'apikeys::(abi_v[a-z0-9_]+::)?session::session.const apikeys::(abi_v[a-z0-9_]+::)?session&.|call to deleted constructor of 'apikeys::(abi_v[a-z0-9_]+::)?session')
 // A session is shared (std::shared_ptr), never copied: a copy would keep tokens alive after the original
 // logs out, and would go on using a refresh token the server has revoked.
 #include <apikeys/secret.hpp>

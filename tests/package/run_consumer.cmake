@@ -1,6 +1,6 @@
 # apikeys package test driver: installs apikeys and moves the install, or builds and runs one consumer of it.
 #
-#   cmake -DMODE=install|find_package|pkg_config|add_subdirectory|fetch_content
+#   cmake -DMODE=install|find_package|pkg_config|add_subdirectory|fetch_content|abi
 #         -DSOURCE_DIR=<apikeys source tree> -DBUILD_DIR=<its build tree> -DWORK_DIR=<scratch dir>
 #         -DCXX_COMPILER=<c++> -DGENERATOR=<cmake generator> -DEXPECTED_VERSION=<x.y.z>
 #         [-DMAKE_PROGRAM=...] [-DBUILD_TYPE=...] [-DCOMPILER_LAUNCHER=...] [-DSANITIZE=address,undefined]
@@ -9,14 +9,16 @@
 # install puts `cmake --install BUILD_DIR` in WORK_DIR/staging, checks what it wrote, then moves it to
 # WORK_DIR/prefix, so the consumers of the installed package only pass if the install is relocatable.
 # find_package and pkg_config use WORK_DIR/prefix; add_subdirectory and fetch_content use SOURCE_DIR.
-# Each consumer builds tests/package/consumer/main.cpp and must run it successfully.
+# Each consumer builds tests/package/consumer/main.cpp and must run it successfully. abi builds
+# tests/package/abi from SOURCE_DIR: its consumer must run, and its units that disagree on
+# APIKEYS_SEPARATE_COMPILATION must fail to link.
 # The helpers it shares with deb/run_deb.cmake are in tests/package/common.cmake.
 
 cmake_minimum_required(VERSION 3.25)
 include("${CMAKE_CURRENT_LIST_DIR}/common.cmake")  # run(), check(), the consumer builds and runs
 
 require_arguments(run_consumer.cmake MODE SOURCE_DIR BUILD_DIR WORK_DIR CXX_COMPILER GENERATOR EXPECTED_VERSION)
-if(NOT MODE MATCHES "^(install|find_package|pkg_config|add_subdirectory|fetch_content)$")
+if(NOT MODE MATCHES "^(install|find_package|pkg_config|add_subdirectory|fetch_content|abi)$")
   message(FATAL_ERROR "run_consumer.cmake: unknown MODE '${MODE}'")
 endif()
 
@@ -267,5 +269,27 @@ if(MODE STREQUAL "fetch_content")
   build_mode_consumer(${source_options})
   check("FetchContent used the source tree in place" NOT EXISTS "${consumer_build}/_deps/apikeys-src")
   check_library_only("${consumer_build}" "${consumer_build}/_deps/apikeys-build")
+  return()
+endif()
+
+if(MODE STREQUAL "abi")
+  # Every unit in the separately compiled mode, with apikeys::compiled: builds and runs.
+  set(binary "${WORK_DIR}/abi")
+  build_cmake_consumer("the abi consumer" "${package_dir}/abi" "${binary}" ${source_options})
+  consumer_program(program "${binary}" consumer)
+  run("the abi consumer runs" 60 COMMAND "${program}")
+  check("the abi consumer decoded its key" run_output MATCHES "abi consumer: ok")
+  # The same units, one of them header-only: they name two different apikeys::api_key types, so the link
+  # fails, naming the separately compiled mode's ABI namespace.
+  set(build "${CMAKE_COMMAND}" --build "${binary}" --target mixed_modes)
+  append_build_type(build --config)
+  execute_process(COMMAND ${build} RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE output TIMEOUT 300)
+  if(result EQUAL 0)
+    message(FATAL_ERROR "FAILED: units that disagree on APIKEYS_SEPARATE_COMPILATION linked:\n${output}")
+  endif()
+  if(NOT output MATCHES "undefined reference to [^\n]*decode_canned_key\\(apikeys::abi_v[0-9]+_[0-9]+_[0-9]+_compiled::api_key&\\)")
+    message(FATAL_ERROR "FAILED: the mixed-mode build failed, but not by the link naming apikeys' ABI namespace:\n${output}")
+  endif()
+  message(STATUS "ok: units that disagree on APIKEYS_SEPARATE_COMPILATION do not link")
   return()
 endif()

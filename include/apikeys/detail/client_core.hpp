@@ -21,9 +21,10 @@
 #include "../operations/common.hpp"
 #include "../result.hpp"
 #include "../session.hpp"
+#include "../version.hpp"
 #include "pipeline.hpp"
 
-namespace apikeys::detail {
+namespace APIKEYS_NAMESPACE::detail {
 
 // --- the session rule: the token a call sends, and what a 401 means (docs/protocol.md section 7) ----------
 

@@ -16,7 +16,7 @@
 #include "../transport.hpp"
 #include "../version.hpp"
 
-namespace apikeys::detail {
+namespace APIKEYS_NAMESPACE::detail {
 
 inline api_error from_transport_error(transport_error&& failure) {
   api_error e;

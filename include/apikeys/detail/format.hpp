@@ -6,7 +6,9 @@
 
 #include <fmt/core.h>
 
-namespace apikeys::detail {
+#include "../version.hpp"
+
+namespace APIKEYS_NAMESPACE::detail {
 
 // Each public type has a plain `std::string describe(const T&)`; the formatter only copies its text out.
 // It needs nothing beyond <fmt/core.h> (inheriting formatter<string_view> would pull in <fmt/format.h>,

@@ -9,8 +9,9 @@
 #include <simdjson.h>
 
 #include "../error.hpp"
+#include "../version.hpp"
 
-namespace apikeys::detail {
+namespace APIKEYS_NAMESPACE::detail {
 
 /// Answers bigger than this are refused before parsing: a key list is at most 20 keys (about 1.5 KB),
 /// so 16 MiB leaves room for any compatible server while bounding what a hostile one can make us hold.

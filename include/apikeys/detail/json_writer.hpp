@@ -7,7 +7,9 @@
 #include <string>
 #include <string_view>
 
-namespace apikeys::detail {
+#include "../version.hpp"
+
+namespace APIKEYS_NAMESPACE::detail {
 
 /// True when `text` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
 constexpr bool is_valid_utf8(std::string_view text) noexcept {

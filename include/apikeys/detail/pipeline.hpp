@@ -20,7 +20,7 @@
 #include "../version.hpp"
 #include "exchange.hpp"
 
-namespace apikeys::detail {
+namespace APIKEYS_NAMESPACE::detail {
 
 // A call, written once as a small state machine that never touches a transport itself:
 //   start(request)            fills the first request, or finishes at once (a refused argument, no session);

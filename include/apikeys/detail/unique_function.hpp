@@ -7,7 +7,9 @@
 #include <type_traits>
 #include <utility>
 
-namespace apikeys::detail {
+#include "../version.hpp"
+
+namespace APIKEYS_NAMESPACE::detail {
 
 template <class Signature>
 class unique_function;

@@ -9,9 +9,10 @@
 #include <utility>
 
 #include "../thread_pool.hpp"
+#include "../version.hpp"
 #include "pooled.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 namespace detail {
 // The user's completion, called once. noexcept: an exception escaping a completion has no caller to go

@@ -8,9 +8,10 @@
 #include <utility>
 
 #include "../thread_pool.hpp"
+#include "../version.hpp"
 #include "pooled.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 namespace detail {
 // Marks, for this thread only, the awaitable whose call is being started. A completion that finds its

@@ -12,7 +12,7 @@
 #include "../version.hpp"
 #include "pooled.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 namespace detail {
 // Applies the ErrorPolicy on the way into the promise: under throw_on_error the api_exception is stored

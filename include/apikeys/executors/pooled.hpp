@@ -10,7 +10,7 @@
 #include "../thread_pool.hpp"
 #include "../version.hpp"
 
-namespace apikeys::detail {
+namespace APIKEYS_NAMESPACE::detail {
 
 // A call queued on a pool: run there, or, if the pool shuts down first, completed with the call's cancelled
 // error. A completion with a member thrown(std::exception_ptr) is also handed what run() threw that is not

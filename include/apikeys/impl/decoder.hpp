@@ -24,7 +24,7 @@
 #include "../secret.hpp"
 #include "../version.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 namespace detail {
 

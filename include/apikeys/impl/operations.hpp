@@ -18,7 +18,7 @@
 #include "../operations.hpp"
 #include "../version.hpp"
 
-namespace apikeys::ops {
+namespace APIKEYS_NAMESPACE::ops {
 
 APIKEYS_DECL std::optional<api_error> validate_key_name(std::string_view name) {
   auto refuse = [](std::string message) {

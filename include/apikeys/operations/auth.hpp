@@ -18,9 +18,10 @@
 #include "../result.hpp"
 #include "../secret.hpp"
 #include "../session.hpp"
+#include "../version.hpp"
 #include "common.hpp"
 
-namespace apikeys::ops {
+namespace APIKEYS_NAMESPACE::ops {
 
 // The descriptors of operations/keys.hpp, with what the app's calls add:
 //   needs == none or location   build(r, ctx, config): ctx.host is the base URL (none) or the app's host

@@ -11,8 +11,9 @@
 #include "../http.hpp"
 #include "../object_id.hpp"
 #include "../secret.hpp"
+#include "../version.hpp"
 
-namespace apikeys::ops {
+namespace APIKEYS_NAMESPACE::ops {
 
 /// What a call needs before it can be built, besides its own arguments; the client core provides it.
 enum class prerequisite {
@@ -24,7 +25,7 @@ enum class prerequisite {
 
 }  // namespace apikeys::ops
 
-namespace apikeys::detail {
+namespace APIKEYS_NAMESPACE::detail {
 
 inline api_error client_error(errc code, std::string message) {
   api_error e;

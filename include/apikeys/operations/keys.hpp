@@ -16,9 +16,10 @@
 #include "../operations.hpp"
 #include "../result.hpp"
 #include "../secret.hpp"
+#include "../version.hpp"
 #include "common.hpp"
 
-namespace apikeys::ops {
+namespace APIKEYS_NAMESPACE::ops {
 
 // A descriptor is a plain value: the call's arguments, and what the client core needs to know to run it.
 //   value_type       what the call gives back

@@ -23,11 +23,12 @@
 #include "../http.hpp"
 #include "../object_id.hpp"
 #include "../secret.hpp"
+#include "../version.hpp"
 #include "detail/base64url.hpp"
 #include "detail/random.hpp"
 #include "detail/sha256.hpp"
 
-namespace apikeys::testing {
+namespace APIKEYS_NAMESPACE::testing {
 
 /// How an emulator presents itself and the limits it enforces.
 struct emulator_options {

@@ -61,7 +61,7 @@ extern "C" void AnnotateIgnoreWritesBegin(const char* file, int line);
 extern "C" void AnnotateIgnoreWritesEnd(const char* file, int line);
 #endif
 
-namespace apikeys::testing {
+namespace APIKEYS_NAMESPACE::testing {
 
 struct emulator_server_options {
   std::string host = "127.0.0.1";  ///< the address to listen on; an IPv6 literal without brackets

@@ -19,7 +19,7 @@
 #include "../transport.hpp"
 #include "../version.hpp"
 
-namespace apikeys::testing {
+namespace APIKEYS_NAMESPACE::testing {
 
 /// Turns a Transport with send() (the emulator, a scripted_transport) into one with only async_send(),
 /// as a callback-style HTTP library would be: async_send queues the request and returns; one loop

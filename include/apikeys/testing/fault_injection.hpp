@@ -22,8 +22,9 @@
 #include "../result.hpp"
 #include "../secret.hpp"
 #include "../transport.hpp"
+#include "../version.hpp"
 
-namespace apikeys::testing {
+namespace APIKEYS_NAMESPACE::testing {
 
 /// What fault_injecting_transport may do to one exchange.
 enum class fault_kind : std::size_t {

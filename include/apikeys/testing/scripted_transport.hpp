@@ -14,8 +14,9 @@
 #include "../http.hpp"
 #include "../result.hpp"
 #include "../transport.hpp"
+#include "../version.hpp"
 
-namespace apikeys::testing {
+namespace APIKEYS_NAMESPACE::testing {
 
 /// Answers each request with the next scripted response or transport failure, in order, and records
 /// every request it was sent, so a test can check the bytes a client sent and steer what it gets back.

@@ -92,10 +92,11 @@
 #include "../result.hpp"
 #include "../session.hpp"
 #include "../transport.hpp"
+#include "../version.hpp"
 #include "detail/conformance_server.hpp"
 #include "emulator.hpp"
 
-namespace apikeys::testing {
+namespace APIKEYS_NAMESPACE::testing {
 
 /// What the suite tells a fixture's `make` about the case it is building a transport for.
 struct conformance_target {

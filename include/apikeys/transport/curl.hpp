@@ -21,7 +21,7 @@
 #include "../version.hpp"
 #include "detail/adapter_common.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 /// How a curl_transport connects; the class comment below says what each setting does to a send.
 struct curl_transport_options {

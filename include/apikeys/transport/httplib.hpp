@@ -20,9 +20,10 @@
 #include "../http.hpp"
 #include "../result.hpp"
 #include "../transport.hpp"
+#include "../version.hpp"
 #include "detail/adapter_common.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 /// How an httplib_transport connects; the class comment below says what each setting does to a send.
 struct httplib_transport_options {

@@ -23,7 +23,7 @@
 #include "../transport.hpp"
 #include "../version.hpp"
 
-namespace apikeys {
+namespace APIKEYS_NAMESPACE {
 
 /// How hard retrying_transport tries. The defaults are conservative: three attempts within 30 seconds.
 struct retry_options {

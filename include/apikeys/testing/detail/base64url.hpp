@@ -8,7 +8,9 @@
 #include <string>
 #include <string_view>
 
-namespace apikeys::testing::detail {
+#include "../../version.hpp"
+
+namespace APIKEYS_NAMESPACE::testing::detail {
 
 inline constexpr char base64url_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 

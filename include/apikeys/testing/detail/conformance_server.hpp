@@ -28,8 +28,9 @@
 
 #include "../../http.hpp"
 #include "../../result.hpp"
+#include "../../version.hpp"
 
-namespace apikeys::testing::detail {
+namespace APIKEYS_NAMESPACE::testing::detail {
 
 /// One request as it arrived.
 struct received_request {

@@ -12,9 +12,11 @@
 #if defined(__linux__)
 #include <sys/random.h>
 #include <sys/types.h>
+
+#include "../../version.hpp"
 #endif
 
-namespace apikeys::testing::detail {
+namespace APIKEYS_NAMESPACE::testing::detail {
 
 /// Fills `data` with OS randomness (getrandom() on Linux, /dev/urandom elsewhere). There is no sane way
 /// to go on without it, and an emulator handing out guessable tokens would be worse, so failure aborts.

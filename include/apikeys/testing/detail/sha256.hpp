@@ -8,7 +8,9 @@
 #include <string>
 #include <string_view>
 
-namespace apikeys::testing::detail {
+#include "../../version.hpp"
+
+namespace APIKEYS_NAMESPACE::testing::detail {
 
 using sha256_digest = std::array<std::uint8_t, 32>;
 

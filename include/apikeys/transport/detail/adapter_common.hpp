@@ -21,7 +21,7 @@
 #include "../../version.hpp"
 
 // Deliberately no <httplib.h> or <curl/curl.h>: each adapter must build without the other's library.
-namespace apikeys::detail {
+namespace APIKEYS_NAMESPACE::detail {
 
 /// Scheme, host and port of an http(s) URL: what a connection is made to, and what messages may name.
 struct http_endpoint {
