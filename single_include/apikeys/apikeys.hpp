@@ -3528,11 +3528,6 @@ std::optional<api_error> build_for_session(const std::shared_ptr<session>& user,
   return refused;
 }
 
-/// A 401 to a request that sent the refresh token: the token is dead, so the session is over.
-inline void end_session_on_401(const std::shared_ptr<session>& user, const api_error& error) {
-  if (user && error.http_status == 401) user->log_out();
-}
-
 /// A session's call (operations/keys.hpp, operations/auth.hpp) run for `user`: the descriptor's checks,
 /// the session's token, the descriptor's decoding, and docs/protocol.md section 7: a 401 to the refresh
 /// token ends the session; a 401 to the access token is answered by one refresh and one retry.
@@ -3558,8 +3553,7 @@ struct session_call {
       if (user && !user->logged_in()) return result<value_type>{};
     }
     refreshing = retried = false;
-    auto refused = build_for_session(user, needs, timeout, logged_out,
-                                     [&](const ops::request_context& ctx) { return op.build(request, ctx); });
+    auto refused = build(request);
     if (!refused) return std::nullopt;
     wipe(request);
     if constexpr (ends_session) {
@@ -3571,7 +3565,8 @@ struct session_call {
   result<value_type> finish(result<http_response>&& response)
     requires(needs == ops::prerequisite::refresh_token)
   {
-    if (!response) end_session_on_401(user, response.error());
+    // A 401 to the refresh token: the token is dead, so the session is over.
+    if (!response && response.error().http_status == 401) user->log_out();
     if constexpr (ends_session) user->log_out();
     if (!response) return op.fail(std::move(response).error());
     return decode(*response);
@@ -3580,17 +3575,17 @@ struct session_call {
   std::optional<result<value_type>> resume(result<http_response>&& response, http_request& request)
     requires(needs == ops::prerequisite::access_token)
   {
-    session_call<ops::refresh_session> refresh{user, timeout, logged_out, {}};
     if (refreshing) {
       refreshing = false;
-      if (auto refreshed = refresh.finish(std::move(response)); !refreshed) return unexpected{std::move(refreshed).error()};
+      if (auto refreshed = refresh_call().finish(std::move(response)); !refreshed) return unexpected{std::move(refreshed).error()};
       retried = true;
-      return start_again(request);
+      if (auto refused = build(request)) return op.fail(std::move(*refused));
+      return std::nullopt;
     }
     if (!response) {
       if (response.error().http_status != 401 || retried) return op.fail(std::move(response).error());
       refreshing = true;
-      if (auto refused = refresh.start(request)) return unexpected{std::move(*refused).error()};
+      if (auto refused = refresh_call().start(request)) return unexpected{std::move(*refused).error()};
       return std::nullopt;
     }
     return decode(*response);
@@ -3606,12 +3601,13 @@ struct session_call {
       return op.decode(response);
     }
   }
-  std::optional<result<value_type>> start_again(http_request& request) {
-    auto refused = build_for_session(user, needs, timeout, logged_out,
-                                     [&](const ops::request_context& ctx) { return op.build(request, ctx); });
-    if (refused) return op.fail(std::move(*refused));
-    return std::nullopt;
+  // The descriptor's request, with the session's token; a refusal says why nothing can be sent.
+  std::optional<api_error> build(http_request& request) {
+    return build_for_session(user, needs, timeout, logged_out,
+                             [&](const ops::request_context& ctx) { return op.build(request, ctx); });
   }
+  // The refresh an access-token call makes after a first 401, for the same session.
+  session_call<ops::refresh_session> refresh_call() const { return {user, timeout, logged_out, {}}; }
 };
 
 /// An app's call that needs no session (operations/auth.hpp): the location lookup (sent to the base URL),
