@@ -17,9 +17,18 @@ struct inputs {
   std::string token = apikeys_bench::refresh_token();
   ops::request_context ctx{apikeys_bench::host, token, std::chrono::milliseconds{60'000}};
   apikeys::object_id id = apikeys_bench::sample_id();
-  apikeys::credentials login_creds = apikeys::credentials::api_key(apikeys_bench::pseudo_text(64, apikeys_bench::alnum, 9));
-  apikeys::device_info device{};
-  std::string app_id = "apikeys-benchmark-app";
+  // The descriptors are made once: what is measured is the building of their requests.
+  ops::create_key create{"bench-key-007"};
+  ops::fetch_key fetch{id};
+  ops::toggle_key enable{id, true};
+  ops::toggle_key disable{id, false};
+  ops::delete_key remove{id};
+  ops::log_in login{apikeys::credentials::api_key(apikeys_bench::pseudo_text(64, apikeys_bench::alnum, 9))};
+  apikeys::app_config app = [] {
+    apikeys::app_config config;
+    config.app_id = "apikeys-benchmark-app";
+    return config;
+  }();
 };
 
 const inputs& in() {
@@ -27,15 +36,15 @@ const inputs& in() {
   return values;
 }
 
-void create(http_request& r) { (void)ops::build_create_key(r, in().ctx, "bench-key-007"); }
-void fetch(http_request& r) { ops::build_fetch_key(r, in().ctx, in().id); }
-void fetch_all(http_request& r) { ops::build_fetch_keys(r, in().ctx); }
-void enable(http_request& r) { ops::build_enable_key(r, in().ctx, in().id); }
-void disable(http_request& r) { ops::build_disable_key(r, in().ctx, in().id); }
-void remove(http_request& r) { ops::build_delete_key(r, in().ctx, in().id); }
+void create(http_request& r) { (void)in().create.build(r, in().ctx); }
+void fetch(http_request& r) { (void)in().fetch.build(r, in().ctx); }
+void fetch_all(http_request& r) { (void)ops::fetch_keys{}.build(r, in().ctx); }
+void enable(http_request& r) { (void)in().enable.build(r, in().ctx); }
+void disable(http_request& r) { (void)in().disable.build(r, in().ctx); }
+void remove(http_request& r) { (void)in().remove.build(r, in().ctx); }
 void login(http_request& r) {
   const ops::request_context no_token{apikeys_bench::host, {}, in().ctx.timeout};
-  (void)ops::build_login(r, no_token, in().app_id, in().login_creds, in().device);
+  (void)in().login.build(r, no_token, in().app);
 }
 
 // A new request each time: what a caller that keeps nothing between calls pays (the client does this).

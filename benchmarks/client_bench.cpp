@@ -92,7 +92,7 @@ void login_call(benchmark::State& state) {
 void transport_only(benchmark::State& state, std::string_view op) {
   const canned_transport transport{&answer_for(op)};
   http_request request;
-  apikeys::ops::build_fetch_keys(request, {apikeys_bench::host, "token", {}});
+  (void)apikeys::ops::fetch_keys{}.build(request, {apikeys_bench::host, "token", {}});
   run_calls(state, [&] { return transport.send(request); });
 }
 

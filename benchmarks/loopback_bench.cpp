@@ -182,10 +182,17 @@ void trio_run(benchmark::State& state, const target& where,
 }
 
 void build_create(http_request& r, const ops::request_context& ctx, const apikeys::object_id&) {
-  (void)ops::build_create_key(r, ctx, "bench-key-007");
+  static const ops::create_key create{"bench-key-007"};
+  (void)create.build(r, ctx);
+}
+void build_fetch(http_request& r, const ops::request_context& ctx, const apikeys::object_id& id) {
+  (void)ops::fetch_key{id}.build(r, ctx);
 }
 void build_fetch_all(http_request& r, const ops::request_context& ctx, const apikeys::object_id&) {
-  ops::build_fetch_keys(r, ctx);
+  (void)ops::fetch_keys{}.build(r, ctx);
+}
+void build_enable(http_request& r, const ops::request_context& ctx, const apikeys::object_id& id) {
+  (void)ops::toggle_key{id, true}.build(r, ctx);
 }
 
 target fixed_target() {
@@ -204,13 +211,13 @@ void loopback(benchmark::State& state, target (*where)(), std::string_view op) {
     trio_run<Transport>(state, t, &build_create, &hand::decode_created_key,
                         [](auto& c) { benchmark::DoNotOptimize(c.create("bench-key-007")); });
   else if (op == "fetch")
-    trio_run<Transport>(state, t, &ops::build_fetch_key, &hand::decode_key,
+    trio_run<Transport>(state, t, &build_fetch, &hand::decode_key,
                         [&](auto& c) { benchmark::DoNotOptimize(c.fetch(t.id)); });
   else if (op == "fetch_all")
     trio_run<Transport>(state, t, &build_fetch_all, &hand::decode_key_list,
                         [](auto& c) { benchmark::DoNotOptimize(c.fetch_all()); });
   else if (op == "enable")
-    trio_run<Transport>(state, t, &ops::build_enable_key, [](const apikeys::http_response&) { return 0; },
+    trio_run<Transport>(state, t, &build_enable, [](const apikeys::http_response&) { return 0; },
                         [&](auto& c) { c.enable(t.id); });
   else
     state.SkipWithError("unknown operation");

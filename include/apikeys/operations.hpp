@@ -1,4 +1,5 @@
-// apikeys operations: the exact request of every call (docs/protocol.md sections 1 to 4), built without a transport.
+// apikeys requests: what every request of docs/protocol.md sections 1 to 4 is made of. Each operation's own
+// request is built by its descriptor (operations/keys.hpp, operations/auth.hpp) from these blocks.
 #ifndef APIKEYS_OPERATIONS_HPP
 #define APIKEYS_OPERATIONS_HPP
 
@@ -7,8 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "config.hpp"
-#include "credentials.hpp"
+#include "detail/json_writer.hpp"  // the descriptors write their bodies with it
 #include "error.hpp"
 #include "http.hpp"
 #include "object_id.hpp"
@@ -34,47 +34,24 @@ inline constexpr std::string_view json_content_type = "application/json;charset=
 /// sending, so the caller learns of a bad name without a round trip.
 APIKEYS_DECL std::optional<api_error> validate_key_name(std::string_view name);
 
-/// POST {host}/api/client/v2.0/auth/api_keys with {"name":"<name>"}. Refuses a name that is not UTF-8;
-/// the name rules themselves are validate_key_name's, which the client applies first.
-APIKEYS_DECL std::optional<api_error> build_create_key(http_request& out, const request_context& ctx, std::string_view name);
+/// errc::invalid_argument naming `what` ("the email") when `text` is not UTF-8; JSON cannot carry it.
+APIKEYS_DECL std::optional<api_error> refuse_non_utf8(std::string_view text, std::string_view what);
 
-/// GET {host}/api/client/v2.0/auth/api_keys
-APIKEYS_DECL void build_fetch_keys(http_request& out, const request_context& ctx);
+/// Starts `out` as a request of section 2: the method, {ctx.host}{path}, Accept, Content-Type, the
+/// bearer token when ctx has one, an empty body and ctx's timeout. A reused request keeps its buffers.
+APIKEYS_DECL void start_request(http_request& out, http_method method, const request_context& ctx, std::string_view path);
 
-/// GET {host}/api/client/v2.0/auth/api_keys/{id}
-APIKEYS_DECL void build_fetch_key(http_request& out, const request_context& ctx, const object_id& id);
+/// start_request for one key's route: {host}/api/client/v2.0/auth/api_keys/{id}{suffix}.
+APIKEYS_DECL void start_key_request(http_request& out, http_method method, const request_context& ctx,
+                                    const object_id& id, std::string_view suffix);
 
-/// DELETE {host}/api/client/v2.0/auth/api_keys/{id}
-APIKEYS_DECL void build_delete_key(http_request& out, const request_context& ctx, const object_id& id);
+/// A POST with no bearer token to {host}/api/client/v2.0/app/{app_id}/auth/providers/{provider}/{action}
+/// (log in, register); the app id is percent-encoded, so it cannot change the route.
+APIKEYS_DECL void start_provider_request(http_request& out, const request_context& ctx, std::string_view app_id,
+                                         std::string_view provider, std::string_view action);
 
-/// PUT {host}/api/client/v2.0/auth/api_keys/{id}/enable
-APIKEYS_DECL void build_enable_key(http_request& out, const request_context& ctx, const object_id& id);
-
-/// PUT {host}/api/client/v2.0/auth/api_keys/{id}/disable
-APIKEYS_DECL void build_disable_key(http_request& out, const request_context& ctx, const object_id& id);
-
-/// POST {host}/api/client/v2.0/app/{app_id}/auth/providers/{provider}/login with the credential, then
-/// `options.device` (section 4). No Authorization header.
-APIKEYS_DECL std::optional<api_error> build_login(http_request& out, const request_context& ctx, std::string_view app_id,
-                                            const credentials& creds, const device_info& device);
-
-/// POST {host}/api/client/v2.0/app/{app_id}/auth/providers/local-userpass/register with
-/// {"email":...,"password":...}. No Authorization header.
-APIKEYS_DECL std::optional<api_error> build_register(http_request& out, const request_context& ctx, std::string_view app_id,
-                                               std::string_view email, std::string_view password);
-
-/// POST {host}/api/client/v2.0/auth/session with the refresh token: a new access token.
-APIKEYS_DECL void build_refresh(http_request& out, const request_context& ctx);
-
-/// DELETE {host}/api/client/v2.0/auth/session with the refresh token.
-APIKEYS_DECL void build_logout(http_request& out, const request_context& ctx);
-
-/// GET {host}/api/client/v2.0/auth/profile with the access token.
-APIKEYS_DECL void build_profile(http_request& out, const request_context& ctx);
-
-/// GET {base_url}/api/client/v2.0/app/{app_id}/location, with no headers at all (section 6).
-APIKEYS_DECL void build_location(http_request& out, std::string_view base_url, std::string_view app_id,
-                           std::chrono::milliseconds timeout);
+/// Appends `segment` percent-encoded: everything but RFC 3986's unreserved characters.
+APIKEYS_DECL void append_path_segment(std::string& out, std::string_view segment);
 
 }  // namespace apikeys::ops
 

@@ -1793,79 +1793,10 @@ APIKEYS_DECL std::optional<api_error> classify_response(const http_response& res
 #endif  // APIKEYS_DECODER_HPP
 // ---- end apikeys/decoder.hpp ----
 // ---- begin apikeys/operations.hpp ----
-// apikeys operations: the exact request of every call (docs/protocol.md sections 1 to 4), built without a transport.
+// apikeys requests: what every request of docs/protocol.md sections 1 to 4 is made of. Each operation's own
+// request is built by its descriptor (operations/keys.hpp, operations/auth.hpp) from these blocks.
 #ifndef APIKEYS_OPERATIONS_HPP
 #define APIKEYS_OPERATIONS_HPP
-
-namespace APIKEYS_NAMESPACE::ops {
-
-/// What every request shares: the host it goes to (scheme://authority, no trailing '/'), the bearer
-/// token it carries (empty for none), and its timeout.
-struct request_context {
-  std::string_view host;
-  std::string_view token;
-  std::chrono::milliseconds timeout{0};
-};
-
-inline constexpr std::string_view api_root = "/api/client/v2.0";
-inline constexpr std::string_view keys_path = "/api/client/v2.0/auth/api_keys";
-inline constexpr std::string_view session_path = "/api/client/v2.0/auth/session";
-inline constexpr std::string_view profile_path = "/api/client/v2.0/auth/profile";
-inline constexpr std::string_view json_content_type = "application/json;charset=utf-8";
-
-/// A key name the server accepts: non-empty, ASCII letters, digits, '_' and '-' only. Checked before
-/// sending, so the caller learns of a bad name without a round trip.
-APIKEYS_DECL std::optional<api_error> validate_key_name(std::string_view name);
-
-/// POST {host}/api/client/v2.0/auth/api_keys with {"name":"<name>"}. Refuses a name that is not UTF-8;
-/// the name rules themselves are validate_key_name's, which the client applies first.
-APIKEYS_DECL std::optional<api_error> build_create_key(http_request& out, const request_context& ctx, std::string_view name);
-
-/// GET {host}/api/client/v2.0/auth/api_keys
-APIKEYS_DECL void build_fetch_keys(http_request& out, const request_context& ctx);
-
-/// GET {host}/api/client/v2.0/auth/api_keys/{id}
-APIKEYS_DECL void build_fetch_key(http_request& out, const request_context& ctx, const object_id& id);
-
-/// DELETE {host}/api/client/v2.0/auth/api_keys/{id}
-APIKEYS_DECL void build_delete_key(http_request& out, const request_context& ctx, const object_id& id);
-
-/// PUT {host}/api/client/v2.0/auth/api_keys/{id}/enable
-APIKEYS_DECL void build_enable_key(http_request& out, const request_context& ctx, const object_id& id);
-
-/// PUT {host}/api/client/v2.0/auth/api_keys/{id}/disable
-APIKEYS_DECL void build_disable_key(http_request& out, const request_context& ctx, const object_id& id);
-
-/// POST {host}/api/client/v2.0/app/{app_id}/auth/providers/{provider}/login with the credential, then
-/// `options.device` (section 4). No Authorization header.
-APIKEYS_DECL std::optional<api_error> build_login(http_request& out, const request_context& ctx, std::string_view app_id,
-                                            const credentials& creds, const device_info& device);
-
-/// POST {host}/api/client/v2.0/app/{app_id}/auth/providers/local-userpass/register with
-/// {"email":...,"password":...}. No Authorization header.
-APIKEYS_DECL std::optional<api_error> build_register(http_request& out, const request_context& ctx, std::string_view app_id,
-                                               std::string_view email, std::string_view password);
-
-/// POST {host}/api/client/v2.0/auth/session with the refresh token: a new access token.
-APIKEYS_DECL void build_refresh(http_request& out, const request_context& ctx);
-
-/// DELETE {host}/api/client/v2.0/auth/session with the refresh token.
-APIKEYS_DECL void build_logout(http_request& out, const request_context& ctx);
-
-/// GET {host}/api/client/v2.0/auth/profile with the access token.
-APIKEYS_DECL void build_profile(http_request& out, const request_context& ctx);
-
-/// GET {base_url}/api/client/v2.0/app/{app_id}/location, with no headers at all (section 6).
-APIKEYS_DECL void build_location(http_request& out, std::string_view base_url, std::string_view app_id,
-                           std::chrono::milliseconds timeout);
-
-}  // namespace apikeys::ops
-
-#if !defined(APIKEYS_SEPARATE_COMPILATION) || defined(APIKEYS_IMPLEMENTATION)
-// ---- begin apikeys/impl/operations.hpp ----
-// apikeys operations, the definitions: how each request of operations.hpp is built, byte for byte.
-#ifndef APIKEYS_IMPL_OPERATIONS_HPP
-#define APIKEYS_IMPL_OPERATIONS_HPP
 
 // ---- begin apikeys/detail/json_writer.hpp ----
 // apikeys::detail: compact JSON writing and UTF-8 validation for request bodies (docs/protocol.md section 3).
@@ -1955,32 +1886,85 @@ inline void append_json_member(std::string& out, std::string_view key, std::stri
 // ---- end apikeys/detail/json_writer.hpp ----
 namespace APIKEYS_NAMESPACE::ops {
 
+/// What every request shares: the host it goes to (scheme://authority, no trailing '/'), the bearer
+/// token it carries (empty for none), and its timeout.
+struct request_context {
+  std::string_view host;
+  std::string_view token;
+  std::chrono::milliseconds timeout{0};
+};
+
+inline constexpr std::string_view api_root = "/api/client/v2.0";
+inline constexpr std::string_view keys_path = "/api/client/v2.0/auth/api_keys";
+inline constexpr std::string_view session_path = "/api/client/v2.0/auth/session";
+inline constexpr std::string_view profile_path = "/api/client/v2.0/auth/profile";
+inline constexpr std::string_view json_content_type = "application/json;charset=utf-8";
+
+/// A key name the server accepts: non-empty, ASCII letters, digits, '_' and '-' only. Checked before
+/// sending, so the caller learns of a bad name without a round trip.
+APIKEYS_DECL std::optional<api_error> validate_key_name(std::string_view name);
+
+/// errc::invalid_argument naming `what` ("the email") when `text` is not UTF-8; JSON cannot carry it.
+APIKEYS_DECL std::optional<api_error> refuse_non_utf8(std::string_view text, std::string_view what);
+
+/// Starts `out` as a request of section 2: the method, {ctx.host}{path}, Accept, Content-Type, the
+/// bearer token when ctx has one, an empty body and ctx's timeout. A reused request keeps its buffers.
+APIKEYS_DECL void start_request(http_request& out, http_method method, const request_context& ctx, std::string_view path);
+
+/// start_request for one key's route: {host}/api/client/v2.0/auth/api_keys/{id}{suffix}.
+APIKEYS_DECL void start_key_request(http_request& out, http_method method, const request_context& ctx,
+                                    const object_id& id, std::string_view suffix);
+
+/// A POST with no bearer token to {host}/api/client/v2.0/app/{app_id}/auth/providers/{provider}/{action}
+/// (log in, register); the app id is percent-encoded, so it cannot change the route.
+APIKEYS_DECL void start_provider_request(http_request& out, const request_context& ctx, std::string_view app_id,
+                                         std::string_view provider, std::string_view action);
+
+/// Appends `segment` percent-encoded: everything but RFC 3986's unreserved characters.
+APIKEYS_DECL void append_path_segment(std::string& out, std::string_view segment);
+
+}  // namespace apikeys::ops
+
+#if !defined(APIKEYS_SEPARATE_COMPILATION) || defined(APIKEYS_IMPLEMENTATION)
+// ---- begin apikeys/impl/operations.hpp ----
+// apikeys requests, the definitions: the blocks of operations.hpp, byte for byte.
+#ifndef APIKEYS_IMPL_OPERATIONS_HPP
+#define APIKEYS_IMPL_OPERATIONS_HPP
+
+namespace APIKEYS_NAMESPACE::ops {
+
+namespace detail {
+
+inline api_error invalid_argument(std::string message) {
+  api_error e;
+  e.code = errc::invalid_argument;
+  e.message = std::move(message);
+  return e;
+}
+
+inline void set_header(http_request& out, std::size_t index, std::string_view name, std::string_view value) {
+  if (out.headers.size() <= index) out.headers.resize(index + 1);
+  out.headers[index].name.assign(name);
+  out.headers[index].value.assign(value);
+}
+
+}  // namespace detail
+
 APIKEYS_DECL std::optional<api_error> validate_key_name(std::string_view name) {
-  auto refuse = [](std::string message) {
-    api_error e;
-    e.code = errc::invalid_argument;
-    e.message = std::move(message);
-    return e;
-  };
-  if (name.empty()) return refuse("an API key name must not be empty");
+  if (name.empty()) return detail::invalid_argument("an API key name must not be empty");
   for (const char c : name) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-    if (!ok) return refuse("an API key name can only contain ASCII letters, numbers, underscores, and hyphens");
+    if (!ok) return detail::invalid_argument("an API key name can only contain ASCII letters, numbers, underscores, and hyphens");
   }
   return std::nullopt;
 }
 
-namespace detail {
-
-inline api_error not_utf8(std::string_view what) {
-  api_error e;
-  e.code = errc::invalid_argument;
-  e.message = std::string{what} + " is not valid UTF-8";
-  return e;
+APIKEYS_DECL std::optional<api_error> refuse_non_utf8(std::string_view text, std::string_view what) {
+  if (apikeys::detail::is_valid_utf8(text)) return std::nullopt;
+  return detail::invalid_argument(std::string{what} + " is not valid UTF-8");
 }
 
-// Percent-encodes everything but RFC 3986 unreserved characters, so an app id cannot change the route.
-inline void append_path_segment(std::string& out, std::string_view segment) {
+APIKEYS_DECL void append_path_segment(std::string& out, std::string_view segment) {
   static constexpr char hex[] = "0123456789ABCDEF";
   for (const char c : segment) {
     const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
@@ -1996,34 +1980,27 @@ inline void append_path_segment(std::string& out, std::string_view segment) {
   }
 }
 
-inline void set_header(http_request& out, std::size_t index, std::string_view name, std::string_view value) {
-  if (out.headers.size() <= index) out.headers.resize(index + 1);
-  out.headers[index].name.assign(name);
-  out.headers[index].value.assign(value);
-}
-
-// Method, URL start, the headers of section 2 and an empty body; assign() keeps a reused request's buffers.
-inline void start(http_request& out, http_method method, const request_context& ctx, std::string_view path) {
+APIKEYS_DECL void start_request(http_request& out, http_method method, const request_context& ctx, std::string_view path) {
   out.method = method;
   out.url.assign(ctx.host);
   out.url.append(path);
   out.body.clear();
   out.timeout = ctx.timeout;
   out.headers.reserve(3);  // one allocation for the headers of section 2, not three as the vector grows
-  set_header(out, 0, "Accept", "application/json");
-  set_header(out, 1, "Content-Type", json_content_type);
+  detail::set_header(out, 0, "Accept", "application/json");
+  detail::set_header(out, 1, "Content-Type", json_content_type);
   if (ctx.token.empty()) {
     out.headers.resize(2);
   } else {
-    set_header(out, 2, "Authorization", "Bearer ");
+    detail::set_header(out, 2, "Authorization", "Bearer ");
     out.headers[2].value.append(ctx.token);
     out.headers.resize(3);
   }
 }
 
-inline void key_route(http_request& out, http_method method, const request_context& ctx, const object_id& id,
-                      std::string_view suffix) {
-  start(out, method, ctx, keys_path);
+APIKEYS_DECL void start_key_request(http_request& out, http_method method, const request_context& ctx,
+                                    const object_id& id, std::string_view suffix) {
+  start_request(out, method, ctx, keys_path);
   out.url.push_back('/');
   const std::size_t at = out.url.size();
   out.url.resize(at + object_id::text_size);
@@ -2031,129 +2008,12 @@ inline void key_route(http_request& out, http_method method, const request_conte
   out.url.append(suffix);
 }
 
-inline void login_path(std::string& out, std::string_view app_id, std::string_view provider, std::string_view action) {
-  out.append(api_root).append("/app/");
-  append_path_segment(out, app_id);
-  out.append("/auth/providers/").append(provider).append("/").append(action);
-}
-
-}  // namespace detail
-
-APIKEYS_DECL std::optional<api_error> build_create_key(http_request& out, const request_context& ctx, std::string_view name) {
-  if (!apikeys::detail::is_valid_utf8(name)) return detail::not_utf8("the API key name");
-  detail::start(out, http_method::post, ctx, keys_path);
-  out.body.append("{");
-  apikeys::detail::append_json_member(out.body, "name", name);
-  out.body.append("}");
-  return std::nullopt;
-}
-
-APIKEYS_DECL void build_fetch_keys(http_request& out, const request_context& ctx) {
-  detail::start(out, http_method::get, ctx, keys_path);
-}
-APIKEYS_DECL void build_fetch_key(http_request& out, const request_context& ctx, const object_id& id) {
-  detail::key_route(out, http_method::get, ctx, id, "");
-}
-APIKEYS_DECL void build_delete_key(http_request& out, const request_context& ctx, const object_id& id) {
-  detail::key_route(out, http_method::delete_, ctx, id, "");
-}
-APIKEYS_DECL void build_enable_key(http_request& out, const request_context& ctx, const object_id& id) {
-  detail::key_route(out, http_method::put, ctx, id, "/enable");
-}
-APIKEYS_DECL void build_disable_key(http_request& out, const request_context& ctx, const object_id& id) {
-  detail::key_route(out, http_method::put, ctx, id, "/disable");
-}
-
-APIKEYS_DECL std::optional<api_error> build_login(http_request& out, const request_context& ctx, std::string_view app_id,
-                                            const credentials& creds, const device_info& device) {
-  using apikeys::detail::append_json_member;
-  const std::string_view proof = creds.proof().reveal();
-  if (!apikeys::detail::is_valid_utf8(creds.username())) return detail::not_utf8("the email");
-  if (!apikeys::detail::is_valid_utf8(proof)) return detail::not_utf8("the password, key or token");
-  const std::string_view device_fields[][2] = {
-      {"appId", app_id},
-      {"platform", device.platform},
-      {"platformVersion", device.platform_version},
-      {"sdk", device.sdk},
-      {"sdkVersion", device.sdk_version},
-      {"cpuArch", device.cpu_arch},
-      {"deviceName", device.device_name},
-      {"deviceVersion", device.device_version},
-      {"frameworkName", device.framework_name},
-      {"frameworkVersion", device.framework_version},
-      {"coreVersion", device.core_version},
-      {"bundleId", device.bundle_id},
-  };
-  for (const auto& field : device_fields)
-    if (!apikeys::detail::is_valid_utf8(field[1])) return detail::not_utf8(std::string{"device field "} + std::string{field[0]});
-
-  const request_context no_token{ctx.host, {}, ctx.timeout};
-  detail::start(out, http_method::post, no_token, "");
-  detail::login_path(out.url, app_id, creds.provider(), "login");
-  out.body.push_back('{');
-  switch (creds.provider_kind()) {
-    case credentials::kind::anonymous: append_json_member(out.body, "provider", "anon-user"); break;
-    case credentials::kind::email_password:
-      append_json_member(out.body, "provider", "local-userpass");
-      out.body.push_back(',');
-      append_json_member(out.body, "username", creds.username());
-      out.body.push_back(',');
-      append_json_member(out.body, "password", proof);
-      break;
-    case credentials::kind::api_key:
-      append_json_member(out.body, "provider", "api-key");
-      out.body.push_back(',');
-      append_json_member(out.body, "key", proof);
-      break;
-    case credentials::kind::custom_token: append_json_member(out.body, "token", proof); break;
-  }
-  out.body.append(",\"options\":{\"device\":{");
-  bool first = true;
-  for (const auto& field : device_fields) {
-    if (!first) out.body.push_back(',');
-    first = false;
-    append_json_member(out.body, field[0], field[1]);
-  }
-  out.body.append("}}}");
-  return std::nullopt;
-}
-
-APIKEYS_DECL std::optional<api_error> build_register(http_request& out, const request_context& ctx, std::string_view app_id,
-                                               std::string_view email, std::string_view password) {
-  if (!apikeys::detail::is_valid_utf8(email)) return detail::not_utf8("the email");
-  if (!apikeys::detail::is_valid_utf8(password)) return detail::not_utf8("the password");
-  const request_context no_token{ctx.host, {}, ctx.timeout};
-  detail::start(out, http_method::post, no_token, "");
-  detail::login_path(out.url, app_id, "local-userpass", "register");
-  out.body.push_back('{');
-  apikeys::detail::append_json_member(out.body, "email", email);
-  out.body.push_back(',');
-  apikeys::detail::append_json_member(out.body, "password", password);
-  out.body.push_back('}');
-  return std::nullopt;
-}
-
-APIKEYS_DECL void build_refresh(http_request& out, const request_context& ctx) {
-  detail::start(out, http_method::post, ctx, session_path);
-}
-APIKEYS_DECL void build_logout(http_request& out, const request_context& ctx) {
-  detail::start(out, http_method::delete_, ctx, session_path);
-}
-APIKEYS_DECL void build_profile(http_request& out, const request_context& ctx) {
-  detail::start(out, http_method::get, ctx, profile_path);
-}
-
-APIKEYS_DECL void build_location(http_request& out, std::string_view base_url, std::string_view app_id,
-                           std::chrono::milliseconds timeout) {
-  while (base_url.ends_with('/')) base_url.remove_suffix(1);
-  out.method = http_method::get;
-  out.url.assign(base_url);
-  out.url.append(api_root).append("/app/");
-  detail::append_path_segment(out.url, app_id);
-  out.url.append("/location");
-  out.headers.clear();
-  out.body.clear();
-  out.timeout = timeout;
+APIKEYS_DECL void start_provider_request(http_request& out, const request_context& ctx, std::string_view app_id,
+                                         std::string_view provider, std::string_view action) {
+  start_request(out, http_method::post, request_context{ctx.host, {}, ctx.timeout}, api_root);
+  out.url.append("/app/");
+  append_path_segment(out.url, app_id);
+  out.url.append("/auth/providers/").append(provider).append("/").append(action);
 }
 
 }  // namespace apikeys::ops
@@ -2231,7 +2091,8 @@ namespace APIKEYS_NAMESPACE::ops {
 //   value_type       what the call gives back
 //   needs            what it needs besides its arguments (common.hpp: the refresh token, here)
 //   check()          optional: refuses bad arguments before anything is sent
-//   build(r, ctx)    fills the request; ctx carries the host, the token and the timeout
+//   build(r, ctx)    writes the request, from the blocks of operations.hpp; ctx carries the host, the token
+//                    and the timeout
 //   decode(answer)   makes the value of a 2xx answer (classified already: it carries no error)
 //   fail(error)      words an error (the call and its subject in `context`), or turns it into a value
 // The client core (detail/client_core.hpp) adds the rest: the session, sending, classifying, a 401.
@@ -2245,7 +2106,12 @@ struct create_key {
 
   std::optional<api_error> check() const { return validate_key_name(name); }
   std::optional<api_error> build(http_request& request, const request_context& ctx) const {
-    return build_create_key(request, ctx, name);
+    if (auto refused = refuse_non_utf8(name, "the API key name")) return refused;
+    start_request(request, http_method::post, ctx, keys_path);
+    request.body.push_back('{');
+    apikeys::detail::append_json_member(request.body, "name", name);
+    request.body.push_back('}');
+    return std::nullopt;
   }
   result<api_key> decode(http_response& response) const {
     auto key = decode_created_key(response);
@@ -2277,7 +2143,7 @@ struct fetch_key {
   object_id id;
 
   std::optional<api_error> build(http_request& request, const request_context& ctx) const {
-    build_fetch_key(request, ctx, id);
+    start_key_request(request, http_method::get, ctx, id, "");
     return std::nullopt;
   }
   result<value_type> decode(http_response& response) const {
@@ -2298,7 +2164,7 @@ struct fetch_keys {
   static constexpr prerequisite needs = prerequisite::refresh_token;
 
   std::optional<api_error> build(http_request& request, const request_context& ctx) const {
-    build_fetch_keys(request, ctx);
+    start_request(request, http_method::get, ctx, keys_path);
     return std::nullopt;
   }
   result<value_type> decode(http_response& response) const {
@@ -2321,7 +2187,7 @@ struct toggle_key {
   bool enable = true;
 
   std::optional<api_error> build(http_request& request, const request_context& ctx) const {
-    (enable ? build_enable_key : build_disable_key)(request, ctx, id);
+    start_key_request(request, http_method::put, ctx, id, enable ? "/enable" : "/disable");
     return std::nullopt;
   }
   result<void> decode(http_response&) const { return {}; }
@@ -2337,7 +2203,7 @@ struct delete_key {
   object_id id;
 
   std::optional<api_error> build(http_request& request, const request_context& ctx) const {
-    build_delete_key(request, ctx, id);
+    start_key_request(request, http_method::delete_, ctx, id, "");
     return std::nullopt;
   }
   result<void> decode(http_response&) const { return {}; }
@@ -2373,7 +2239,16 @@ struct locate_app {
   static constexpr prerequisite needs = prerequisite::none;
 
   std::optional<api_error> build(http_request& request, const request_context& ctx, const app_config& config) const {
-    build_location(request, ctx.host, config.app_id, ctx.timeout);
+    std::string_view base_url = ctx.host;
+    while (base_url.ends_with('/')) base_url.remove_suffix(1);
+    request.method = http_method::get;
+    request.url.assign(base_url);
+    request.url.append(api_root).append("/app/");
+    append_path_segment(request.url, config.app_id);
+    request.url.append("/location");
+    request.headers.clear();
+    request.body.clear();
+    request.timeout = ctx.timeout;
     return std::nullopt;
   }
   result<value_type> decode(http_response& response, const request_context&) const {
@@ -2392,8 +2267,59 @@ struct log_in {
   static constexpr prerequisite needs = prerequisite::location;
   credentials creds;
 
+  // The credential, then options.device in the order of section 4; no bearer token.
   std::optional<api_error> build(http_request& request, const request_context& ctx, const app_config& config) const {
-    return build_login(request, ctx, config.app_id, creds, config.device);
+    using apikeys::detail::append_json_member;
+    const std::string_view proof = creds.proof().reveal();
+    const device_info& device = config.device;
+    const std::string_view device_fields[][2] = {
+        {"appId", config.app_id},
+        {"platform", device.platform},
+        {"platformVersion", device.platform_version},
+        {"sdk", device.sdk},
+        {"sdkVersion", device.sdk_version},
+        {"cpuArch", device.cpu_arch},
+        {"deviceName", device.device_name},
+        {"deviceVersion", device.device_version},
+        {"frameworkName", device.framework_name},
+        {"frameworkVersion", device.framework_version},
+        {"coreVersion", device.core_version},
+        {"bundleId", device.bundle_id},
+    };
+    if (auto refused = refuse_non_utf8(creds.username(), "the email")) return refused;
+    if (auto refused = refuse_non_utf8(proof, "the password, key or token")) return refused;
+    for (const auto& field : device_fields)  // the message is made only for a field that fails
+      if (!apikeys::detail::is_valid_utf8(field[1]))
+        return refuse_non_utf8(field[1], std::string{"device field "}.append(field[0]));
+
+    start_provider_request(request, ctx, config.app_id, creds.provider(), "login");
+    std::string& body = request.body;
+    body.push_back('{');
+    switch (creds.provider_kind()) {
+      case credentials::kind::anonymous: append_json_member(body, "provider", "anon-user"); break;
+      case credentials::kind::email_password:
+        append_json_member(body, "provider", "local-userpass");
+        body.push_back(',');
+        append_json_member(body, "username", creds.username());
+        body.push_back(',');
+        append_json_member(body, "password", proof);
+        break;
+      case credentials::kind::api_key:
+        append_json_member(body, "provider", "api-key");
+        body.push_back(',');
+        append_json_member(body, "key", proof);
+        break;
+      case credentials::kind::custom_token: append_json_member(body, "token", proof); break;
+    }
+    body.append(",\"options\":{\"device\":{");
+    bool first = true;
+    for (const auto& field : device_fields) {
+      if (!first) body.push_back(',');
+      first = false;
+      append_json_member(body, field[0], field[1]);
+    }
+    body.append("}}}");
+    return std::nullopt;
   }
   result<value_type> decode(http_response& response, const request_context& ctx) const {
     auto login = decode_login(response);
@@ -2413,7 +2339,15 @@ struct register_user {
   secret password;
 
   std::optional<api_error> build(http_request& request, const request_context& ctx, const app_config& config) const {
-    return build_register(request, ctx, config.app_id, email, password.reveal());
+    if (auto refused = refuse_non_utf8(email, "the email")) return refused;
+    if (auto refused = refuse_non_utf8(password.reveal(), "the password")) return refused;
+    start_provider_request(request, ctx, config.app_id, "local-userpass", "register");
+    request.body.push_back('{');
+    apikeys::detail::append_json_member(request.body, "email", email);
+    request.body.push_back(',');
+    apikeys::detail::append_json_member(request.body, "password", password.reveal());
+    request.body.push_back('}');
+    return std::nullopt;
   }
   result<void> decode(http_response&, const request_context&) const { return {}; }
   result<void> fail(api_error error) const { return unexpected{apikeys::detail::in_context(std::move(error), "register user")}; }
@@ -2425,7 +2359,7 @@ struct refresh_session {
   static constexpr prerequisite needs = prerequisite::refresh_token;
 
   std::optional<api_error> build(http_request& request, const request_context& ctx) const {
-    build_refresh(request, ctx);
+    start_request(request, http_method::post, ctx, session_path);
     return std::nullopt;
   }
   result<void> decode(http_response& response, session& user) const {
@@ -2446,7 +2380,7 @@ struct log_out {
   static constexpr bool ends_session = true;
 
   std::optional<api_error> build(http_request& request, const request_context& ctx) const {
-    build_logout(request, ctx);
+    start_request(request, http_method::delete_, ctx, session_path);
     return std::nullopt;
   }
   result<void> decode(http_response&) const { return {}; }
@@ -2460,7 +2394,7 @@ struct fetch_profile {
   static constexpr prerequisite needs = prerequisite::access_token;
 
   std::optional<api_error> build(http_request& request, const request_context& ctx) const {
-    build_profile(request, ctx);
+    start_request(request, http_method::get, ctx, profile_path);
     return std::nullopt;
   }
   result<value_type> decode(http_response& response) const {

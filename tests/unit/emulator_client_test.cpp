@@ -114,17 +114,17 @@ void set_authorization(http_request& request, std::optional<std::string> value) 
 std::vector<std::pair<std::string, http_request>> six_requests(const ops::request_context& ctx, const object_id& id) {
   std::vector<std::pair<std::string, http_request>> out(6);
   out[0].first = "create";
-  CHECK_FALSE(ops::build_create_key(out[0].second, ctx, "rawKey").has_value());
+  CHECK_FALSE(ops::create_key{std::string{"rawKey"}}.build(out[0].second, ctx).has_value());
   out[1].first = "fetch";
-  ops::build_fetch_key(out[1].second, ctx, id);
+  ops::fetch_key{id}.build(out[1].second, ctx);
   out[2].first = "fetch all";
-  ops::build_fetch_keys(out[2].second, ctx);
+  ops::fetch_keys{}.build(out[2].second, ctx);
   out[3].first = "enable";
-  ops::build_enable_key(out[3].second, ctx, id);
+  ops::toggle_key{id, true}.build(out[3].second, ctx);
   out[4].first = "disable";
-  ops::build_disable_key(out[4].second, ctx, id);
+  ops::toggle_key{id, false}.build(out[4].second, ctx);
   out[5].first = "delete";
-  ops::build_delete_key(out[5].second, ctx, id);
+  ops::delete_key{id}.build(out[5].second, ctx);
   return out;
 }
 
@@ -371,9 +371,9 @@ TEST_CASE("section 5: a key that does not exist or is another user's (404 APIKey
     // What the server said to the fetch and the delete that the client turned into "no key" and success.
     const secret token = bob->refresh_token();
     http_request request;
-    ops::build_fetch_key(request, context_of(*bob, token.reveal()), id);
+    ops::fetch_key{id}.build(request, context_of(*bob, token.reveal()));
     check_error(raw_error(w.emu, request), w.emu, errc::api_key_not_found, 404, "APIKeyNotFound", "API key not found");
-    ops::build_delete_key(request, context_of(*bob, token.reveal()), id);
+    ops::delete_key{id}.build(request, context_of(*bob, token.reveal()));
     check_error(raw_error(w.emu, request), w.emu, errc::api_key_not_found, 404, "APIKeyNotFound", "API key not found");
   }
   CHECK(bob->logged_in());
@@ -417,7 +417,7 @@ TEST_CASE(
 
     // The server, sent the same name past the client.
     http_request request;
-    REQUIRE_FALSE(ops::build_create_key(request, context_of(*user, token.reveal()), name).has_value());
+    REQUIRE_FALSE(ops::create_key{std::string{name}}.build(request, context_of(*user, token.reveal())).has_value());
     check_error(raw_error(w.emu, request), w.emu, errc::invalid_parameter, 400, "InvalidParameter", name_rule);
 
     // The server's answer read by the client: it sends a valid name that the transport swaps for the bad one.
@@ -444,7 +444,7 @@ TEST_CASE(
 
   const secret token = user->refresh_token();
   http_request request;
-  REQUIRE_FALSE(ops::build_create_key(request, context_of(*user, token.reveal()), "").has_value());
+  REQUIRE_FALSE(ops::create_key{std::string{""}}.build(request, context_of(*user, token.reveal())).has_value());
   CHECK(request.body == R"({"name":""})");
   check_error(raw_error(w.emu, request), w.emu, errc::unknown_service_error, 400, "", "'name' is a required string");
   for (const std::string_view body : {std::string_view{"{}"}, std::string_view{R"({"name":5})"},
@@ -504,7 +504,7 @@ TEST_CASE("section 5: a 21st key (400 InvalidParameter \"user may only have 20 A
               "API key with name already exists");
   const secret token = user->refresh_token();
   http_request request;
-  REQUIRE_FALSE(ops::build_create_key(request, context_of(*user, token.reveal()), "bad name").has_value());
+  REQUIRE_FALSE(ops::create_key{std::string{"bad name"}}.build(request, context_of(*user, token.reveal())).has_value());
   check_error(raw_error(w.emu, request), w.emu, errc::invalid_parameter, 400, "InvalidParameter", name_rule);
 
   // Deleting one makes room for one.
@@ -539,7 +539,7 @@ TEST_CASE("section 5: every key call by an anonymous user (403 AuthError)") {
   // Anonymous comes before an unreadable body.
   const secret token = anonymous->refresh_token();
   http_request request;
-  REQUIRE_FALSE(ops::build_create_key(request, context_of(*anonymous, token.reveal()), "x").has_value());
+  REQUIRE_FALSE(ops::create_key{std::string{"x"}}.build(request, context_of(*anonymous, token.reveal())).has_value());
   request.body = "not json";
   check_error(raw_error(w.emu, request), w.emu, errc::auth_error, 403, "AuthError",
               "anonymous users cannot use API keys");
@@ -728,12 +728,12 @@ TEST_CASE("section 5: an access token where a refresh token belongs, and the rev
   // Key calls, refresh and log out take the refresh token.
   check_six_refused(w.emu, *user, access.reveal(), key.id);
   http_request request;
-  ops::build_refresh(request, context_of(*user, access.reveal()));
+  ops::refresh_session{}.build(request, context_of(*user, access.reveal()));
   check_invalid_session(raw_error(w.emu, request), w.emu);
-  ops::build_logout(request, context_of(*user, access.reveal()));
+  ops::log_out{}.build(request, context_of(*user, access.reveal()));
   check_invalid_session(raw_error(w.emu, request), w.emu);
   // Profile takes the access token.
-  ops::build_profile(request, context_of(*user, refresh.reveal()));
+  ops::fetch_profile{}.build(request, context_of(*user, refresh.reveal()));
   check_invalid_session(raw_error(w.emu, request), w.emu);
 
   // None of that hurt the session: the right tokens still work.
@@ -807,7 +807,7 @@ TEST_CASE("section 5: a request body that is not JSON, or not an object (400 Bad
   for (const std::string& body : bodies) {
     CAPTURE(body);
     http_request request;
-    REQUIRE_FALSE(ops::build_create_key(request, context_of(*user, token.reveal()), "ok").has_value());
+    REQUIRE_FALSE(ops::create_key{std::string{"ok"}}.build(request, context_of(*user, token.reveal())).has_value());
     request.body = body;
     check_error(raw_error(w.emu, request), w.emu, errc::bad_request, 400, "BadRequest", "invalid request body");
   }
@@ -906,7 +906,7 @@ TEST_CASE("refresh replaces the access token; the profile works with the new one
   CHECK(profile.data == R"({"email":"refresh@example.com"})");
   // The old access token still belongs to a live session, so it still works too.
   http_request request;
-  ops::build_profile(request, context_of(*user, old_access.reveal()));
+  ops::fetch_profile{}.build(request, context_of(*user, old_access.reveal()));
   CHECK(w.emu.send(request).status == 200);
 }
 
@@ -946,9 +946,9 @@ TEST_CASE("log out revokes the session on the server and ends it here") {
   // Server side: both tokens of the session are dead.
   check_six_refused(w.emu, *user, old_refresh.reveal(), key.id);
   http_request request;
-  ops::build_refresh(request, context_of(*user, old_refresh.reveal()));
+  ops::refresh_session{}.build(request, context_of(*user, old_refresh.reveal()));
   check_invalid_session(raw_error(w.emu, request), w.emu);
-  ops::build_profile(request, context_of(*user, old_access.reveal()));
+  ops::fetch_profile{}.build(request, context_of(*user, old_access.reveal()));
   check_invalid_session(raw_error(w.emu, request), w.emu);
 
   // Client side: refused with nothing sent; logging out again is a quiet success.

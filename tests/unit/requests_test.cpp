@@ -1,4 +1,4 @@
-// apikeys tests: every request of docs/protocol.md sections 1 to 4, byte for byte, from the builders and the clients.
+// apikeys tests: every request of docs/protocol.md sections 1 to 4, byte for byte, from the descriptors and the clients.
 #include <doctest/doctest.h>
 
 #include <apikeys/apikeys.hpp>
@@ -105,6 +105,14 @@ device_info full_device() {
   return d;
 }
 
+// The app a location, log in or register request is built for.
+apikeys::app_config app_of(std::string_view app, device_info device = {}) {
+  apikeys::app_config config;
+  config.app_id = std::string{app};
+  config.device = std::move(device);
+  return config;
+}
+
 // full_device() as section 4 orders it, after `"appId":"<app>"`.
 std::string device_json(std::string_view app) {
   return R"({"appId":")" + std::string{app} +
@@ -193,29 +201,29 @@ std::shared_ptr<apikeys::session> logged_in(result_app& app, transport_type& tra
   return *user;
 }
 
-// --- 1. the builders: keys ----------------------------------------------------------------------------------
+// --- 1. the descriptors' requests: keys ----------------------------------------------------------------------------------
 
-TEST_CASE("build_create_key: POST {host}/api/client/v2.0/auth/api_keys with {\"name\":...} and the bearer token") {
+TEST_CASE("create_key builds POST {host}/api/client/v2.0/auth/api_keys with {\"name\":...} and the bearer token") {
   http_request r;
-  REQUIRE_FALSE(apikeys::ops::build_create_key(r, with_token(refresh_token), "my-key_01").has_value());
+  REQUIRE_FALSE(apikeys::ops::create_key{std::string{"my-key_01"}}.build(r, with_token(refresh_token)).has_value());
   CHECK(render(r) == render(expected(http_method::post, url("/api/client/v2.0/auth/api_keys"),
                                      json_headers(refresh_token), R"({"name":"my-key_01"})")));
 }
 
-TEST_CASE("build_create_key escapes the name as JSON and refuses a name that is not UTF-8") {
-  // The name rules are validate_key_name's; the builder itself only guarantees valid JSON.
+TEST_CASE("create_key escapes the name as JSON and refuses a name that is not UTF-8") {
+  // The name rules are validate_key_name's; the descriptor's build() only guarantees valid JSON.
   http_request r;
-  REQUIRE_FALSE(apikeys::ops::build_create_key(r, with_token("t"), tricky_text).has_value());
+  REQUIRE_FALSE(apikeys::ops::create_key{std::string{tricky_text}}.build(r, with_token("t")).has_value());
   CHECK(r.body == R"({"name":")" + tricky_json + R"("})");
 
   // NUL is a control character like any other, and does not end the name.
-  REQUIRE_FALSE(apikeys::ops::build_create_key(r, with_token("t"), "a\0b\x1f"sv).has_value());
+  REQUIRE_FALSE(apikeys::ops::create_key{std::string{"a\0b\x1f"sv}}.build(r, with_token("t")).has_value());
   CHECK(r.body == R"({"name":"a\u0000b\u001f"})");
 
   for (const auto& bad : invalid_utf8) {
     CAPTURE(bad);
     http_request fresh;
-    const auto refused = apikeys::ops::build_create_key(fresh, with_token("t"), bad);
+    const auto refused = apikeys::ops::create_key{std::string{bad}}.build(fresh, with_token("t"));
     REQUIRE(refused.has_value());
     CHECK(refused->code == errc::invalid_argument);
     CHECK(refused->http_status == 0);
@@ -225,76 +233,76 @@ TEST_CASE("build_create_key escapes the name as JSON and refuses a name that is 
   }
 }
 
-TEST_CASE("build_fetch_keys, build_fetch_key, build_delete_key, build_enable_key, build_disable_key") {
+TEST_CASE("fetch_keys, fetch_key, delete_key and toggle_key (enable, disable) build their routes") {
   const auto headers = json_headers(refresh_token);
   const std::string one = url("/api/client/v2.0/auth/api_keys/5e5e6f0abe4ae2a2c2c2d329");
   http_request r;
 
-  apikeys::ops::build_fetch_keys(r, with_token(refresh_token));
+  apikeys::ops::fetch_keys{}.build(r, with_token(refresh_token));
   CHECK(render(r) == render(expected(http_method::get, url("/api/client/v2.0/auth/api_keys"), headers)));
 
   r = http_request{};
-  apikeys::ops::build_fetch_key(r, with_token(refresh_token), sample_id());
+  apikeys::ops::fetch_key{sample_id()}.build(r, with_token(refresh_token));
   CHECK(render(r) == render(expected(http_method::get, one, headers)));
 
   r = http_request{};
-  apikeys::ops::build_delete_key(r, with_token(refresh_token), sample_id());
+  apikeys::ops::delete_key{sample_id()}.build(r, with_token(refresh_token));
   CHECK(render(r) == render(expected(http_method::delete_, one, headers)));
 
   r = http_request{};
-  apikeys::ops::build_enable_key(r, with_token(refresh_token), sample_id());
+  apikeys::ops::toggle_key{sample_id(), true}.build(r, with_token(refresh_token));
   CHECK(render(r) == render(expected(http_method::put, one + "/enable", headers)));
 
   r = http_request{};
-  apikeys::ops::build_disable_key(r, with_token(refresh_token), sample_id());
+  apikeys::ops::toggle_key{sample_id(), false}.build(r, with_token(refresh_token));
   CHECK(render(r) == render(expected(http_method::put, one + "/disable", headers)));
 }
 
 TEST_CASE("key routes write the id as 24 lowercase hex digits whatever case it was parsed from") {
   http_request r;
-  apikeys::ops::build_enable_key(r, with_token("t"), *object_id::parse("ABCDEF0123456789ABCDEF01"));
+  apikeys::ops::toggle_key{*object_id::parse("ABCDEF0123456789ABCDEF01"), true}.build(r, with_token("t"));
   CHECK(r.url == url("/api/client/v2.0/auth/api_keys/abcdef0123456789abcdef01/enable"));
 }
 
 TEST_CASE("a request context without a token gives exactly the two JSON headers") {
   http_request r;
-  apikeys::ops::build_fetch_keys(r, request_context{host, {}, timeout});
+  apikeys::ops::fetch_keys{}.build(r, request_context{host, {}, timeout});
   CHECK(render(r) == render(expected(http_method::get, url("/api/client/v2.0/auth/api_keys"), json_headers())));
 }
 
-// --- 1. the builders: sessions and location -------------------------------------------------------------------
+// --- 1. the descriptors' requests: sessions and location -------------------------------------------------------------------
 
-TEST_CASE("build_refresh, build_logout and build_profile") {
+TEST_CASE("refresh_session, log_out and fetch_profile build their routes") {
   http_request r;
-  apikeys::ops::build_refresh(r, with_token(refresh_token));
+  apikeys::ops::refresh_session{}.build(r, with_token(refresh_token));
   CHECK(render(r) ==
         render(expected(http_method::post, url("/api/client/v2.0/auth/session"), json_headers(refresh_token))));
 
   r = http_request{};
-  apikeys::ops::build_logout(r, with_token(refresh_token));
+  apikeys::ops::log_out{}.build(r, with_token(refresh_token));
   CHECK(render(r) ==
         render(expected(http_method::delete_, url("/api/client/v2.0/auth/session"), json_headers(refresh_token))));
 
   r = http_request{};
-  apikeys::ops::build_profile(r, with_token(access_token));
+  apikeys::ops::fetch_profile{}.build(r, with_token(access_token));
   CHECK(render(r) ==
         render(expected(http_method::get, url("/api/client/v2.0/auth/profile"), json_headers(access_token))));
 }
 
-TEST_CASE("build_location: GET {base_url}/api/client/v2.0/app/{app_id}/location with no headers and no body") {
+TEST_CASE("locate_app builds GET {base_url}/api/client/v2.0/app/{app_id}/location with no headers and no body") {
   const std::string want = "https://services.cloud.mongodb.com/api/client/v2.0/app/myapp-abcde/location";
   for (const std::string_view base : {"https://services.cloud.mongodb.com"sv, "https://services.cloud.mongodb.com/"sv,
                                       "https://services.cloud.mongodb.com///"sv}) {
     CAPTURE(base);
     http_request r;
-    apikeys::ops::build_location(r, base, app_id, 5000ms);
+    apikeys::ops::locate_app{}.build(r, request_context{base, {}, 5000ms}, app_of(app_id));
     CHECK(render(r) == render(expected(http_method::get, want, {}, {}, 5000ms)));
   }
 }
 
-// --- 4. the builders: log in and register ---------------------------------------------------------------------
+// --- 4. the descriptors' requests: log in and register ---------------------------------------------------------------------
 
-TEST_CASE("build_login for each of the four providers, with options.device in the order of section 4") {
+TEST_CASE("log_in builds for each of the four providers, with options.device in the order of section 4") {
   const auto device = full_device();
   const auto login = [](std::string_view provider) {
     return url("/api/client/v2.0/app/myapp-abcde/auth/providers/" + std::string{provider} + "/login");
@@ -305,7 +313,7 @@ TEST_CASE("build_login for each of the four providers, with options.device in th
   SUBCASE("local-userpass") {
     http_request r;
     REQUIRE_FALSE(
-        apikeys::ops::build_login(r, ctx, app_id, credentials::email_password("ada@example.com", "s3cret"), device)
+        apikeys::ops::log_in{credentials::email_password("ada@example.com", "s3cret")}.build(r, ctx, app_of(app_id, device))
             .has_value());
     CHECK(render(r) ==
           render(expected(http_method::post, login("local-userpass"), json_headers(),
@@ -315,25 +323,25 @@ TEST_CASE("build_login for each of the four providers, with options.device in th
   SUBCASE("api-key") {
     http_request r;
     const std::string key(64, 'K');
-    REQUIRE_FALSE(apikeys::ops::build_login(r, ctx, app_id, credentials::api_key(key), device).has_value());
+    REQUIRE_FALSE(apikeys::ops::log_in{credentials::api_key(key)}.build(r, ctx, app_of(app_id, device)).has_value());
     CHECK(render(r) == render(expected(http_method::post, login("api-key"), json_headers(),
                                        R"({"provider":"api-key","key":")" + key + "\"" + options_json(app_id))));
   }
   SUBCASE("anon-user") {
     http_request r;
-    REQUIRE_FALSE(apikeys::ops::build_login(r, ctx, app_id, credentials::anonymous(), device).has_value());
+    REQUIRE_FALSE(apikeys::ops::log_in{credentials::anonymous()}.build(r, ctx, app_of(app_id, device)).has_value());
     CHECK(render(r) == render(expected(http_method::post, login("anon-user"), json_headers(),
                                        R"({"provider":"anon-user")" + options_json(app_id))));
   }
   SUBCASE("custom-token") {
     http_request r;
-    REQUIRE_FALSE(apikeys::ops::build_login(r, ctx, app_id, credentials::custom_token("a.b.c"), device).has_value());
+    REQUIRE_FALSE(apikeys::ops::log_in{credentials::custom_token("a.b.c")}.build(r, ctx, app_of(app_id, device)).has_value());
     CHECK(render(r) == render(expected(http_method::post, login("custom-token"), json_headers(),
                                        R"({"token":"a.b.c")" + options_json(app_id))));
   }
 }
 
-TEST_CASE("build_login writes empty device fields as empty strings and escapes device fields") {
+TEST_CASE("log_in builds writes empty device fields as empty strings and escapes device fields") {
   device_info device = full_device();
   device.device_name = "Ada's \"bench\"\n";
   device.device_version.clear();
@@ -342,31 +350,28 @@ TEST_CASE("build_login writes empty device fields as empty strings and escapes d
   device.core_version.clear();
   device.bundle_id.clear();
   http_request r;
-  REQUIRE_FALSE(apikeys::ops::build_login(r, with_token({}), app_id, credentials::anonymous(), device).has_value());
+  REQUIRE_FALSE(apikeys::ops::log_in{credentials::anonymous()}.build(r, with_token({}), app_of(app_id, device)).has_value());
   CHECK(r.body == R"({"provider":"anon-user","options":{"device":{"appId":"myapp-abcde","platform":"TestOS",)"
                   R"("platformVersion":"14.2","sdk":"apikeys-test","sdkVersion":"9.8.7","cpuArch":"riscv64",)"
                   R"("deviceName":"Ada's \"bench\"\n","deviceVersion":"","frameworkName":"","frameworkVersion":"",)"
                   R"("coreVersion":"","bundleId":""}}})");
 }
 
-TEST_CASE("build_login escapes a password and an API key value exactly as section 3 says") {
+TEST_CASE("log_in builds escapes a password and an API key value exactly as section 3 says") {
   http_request r;
-  REQUIRE_FALSE(apikeys::ops::build_login(r, with_token({}), app_id,
-                                          credentials::email_password("ada@example.com", tricky_text), full_device())
+  REQUIRE_FALSE(apikeys::ops::log_in{credentials::email_password("ada@example.com", tricky_text)}.build(r, with_token({}), app_of(app_id, full_device()))
                     .has_value());
   CHECK(r.body == R"({"provider":"local-userpass","username":"ada@example.com","password":")" + tricky_json + "\"" +
                       options_json(app_id));
 
   http_request k;
-  REQUIRE_FALSE(apikeys::ops::build_login(k, with_token({}), app_id, credentials::api_key(tricky_text), full_device())
+  REQUIRE_FALSE(apikeys::ops::log_in{credentials::api_key(tricky_text)}.build(k, with_token({}), app_of(app_id, full_device()))
                     .has_value());
   CHECK(k.body == R"({"provider":"api-key","key":")" + tricky_json + "\"" + options_json(app_id));
 
   // Non-ASCII in the email too, and in a custom token.
   http_request e;
-  REQUIRE_FALSE(apikeys::ops::build_login(e, with_token({}), app_id,
-                                          credentials::email_password("j\xc3\xb6rg@\xc3\xa9xample.com", "p"),
-                                          full_device())
+  REQUIRE_FALSE(apikeys::ops::log_in{credentials::email_password("j\xc3\xb6rg@\xc3\xa9xample.com", "p")}.build(e, with_token({}), app_of(app_id, full_device()))
                     .has_value());
   CHECK(e.body.starts_with(R"({"provider":"local-userpass","username":"j)"
                            "\xc3\xb6"
@@ -376,12 +381,12 @@ TEST_CASE("build_login escapes a password and an API key value exactly as sectio
 
   http_request t;
   REQUIRE_FALSE(
-      apikeys::ops::build_login(t, with_token({}), app_id, credentials::custom_token(tricky_text), full_device())
+      apikeys::ops::log_in{credentials::custom_token(tricky_text)}.build(t, with_token({}), app_of(app_id, full_device()))
           .has_value());
   CHECK(t.body == R"({"token":")" + tricky_json + "\"" + options_json(app_id));
 }
 
-TEST_CASE("build_login refuses invalid UTF-8 in the email, the password, a key, a token or a device field") {
+TEST_CASE("log_in builds refuses invalid UTF-8 in the email, the password, a key, a token or a device field") {
   for (const auto& bad : invalid_utf8) {
     CAPTURE(bad);
     const credentials cases[] = {credentials::email_password(bad, "pw"), credentials::email_password("a@b.c", bad),
@@ -389,7 +394,7 @@ TEST_CASE("build_login refuses invalid UTF-8 in the email, the password, a key, 
     for (const auto& creds : cases) {
       CAPTURE(creds);
       http_request r;
-      const auto refused = apikeys::ops::build_login(r, with_token({}), app_id, creds, full_device());
+      const auto refused = apikeys::ops::log_in{creds}.build(r, with_token({}), app_of(app_id, full_device()));
       REQUIRE(refused.has_value());
       CHECK(refused->code == errc::invalid_argument);
       CHECK(refused->message.find("UTF-8") != std::string::npos);
@@ -400,7 +405,7 @@ TEST_CASE("build_login refuses invalid UTF-8 in the email, the password, a key, 
     device_info device = full_device();
     device.device_name = bad;
     http_request r;
-    const auto refused = apikeys::ops::build_login(r, with_token({}), app_id, credentials::anonymous(), device);
+    const auto refused = apikeys::ops::log_in{credentials::anonymous()}.build(r, with_token({}), app_of(app_id, device));
     REQUIRE(refused.has_value());
     CHECK(refused->code == errc::invalid_argument);
     CHECK(refused->message.find("deviceName") != std::string::npos);
@@ -408,17 +413,17 @@ TEST_CASE("build_login refuses invalid UTF-8 in the email, the password, a key, 
 }
 
 TEST_CASE(
-    "build_register: POST .../providers/local-userpass/register with {\"email\":...,\"password\":...}, no token") {
+    "register_user builds POST .../providers/local-userpass/register with {\"email\":...,\"password\":...}, no token") {
   http_request r;
   REQUIRE_FALSE(
-      apikeys::ops::build_register(r, with_token(access_token), app_id, "ada@example.com", "s3cret").has_value());
+      apikeys::ops::register_user{std::string{"ada@example.com"}, apikeys::secret{"s3cret"}}.build(r, with_token(access_token), app_of(app_id)).has_value());
   CHECK(render(r) == render(expected(http_method::post,
                                      url("/api/client/v2.0/app/myapp-abcde/auth/providers/local-userpass/register"),
                                      json_headers(), R"({"email":"ada@example.com","password":"s3cret"})")));
 
   http_request escaped;
   REQUIRE_FALSE(
-      apikeys::ops::build_register(escaped, with_token({}), app_id, "\xc3\xa9@x.org", tricky_text).has_value());
+      apikeys::ops::register_user{std::string{"\xc3\xa9@x.org"}, apikeys::secret{tricky_text}}.build(escaped, with_token({}), app_of(app_id)).has_value());
   CHECK(escaped.body == R"({"email":")"
                         "\xc3\xa9"
                         R"(@x.org","password":")" +
@@ -427,12 +432,12 @@ TEST_CASE(
   for (const auto& bad : invalid_utf8) {
     CAPTURE(bad);
     http_request a;
-    const auto email = apikeys::ops::build_register(a, with_token({}), app_id, bad, "pw");
+    const auto email = apikeys::ops::register_user{std::string{bad}, apikeys::secret{"pw"}}.build(a, with_token({}), app_of(app_id));
     REQUIRE(email.has_value());
     CHECK(email->code == errc::invalid_argument);
     CHECK(email->message.find("email") != std::string::npos);
     http_request b;
-    const auto password = apikeys::ops::build_register(b, with_token({}), app_id, "a@b.c", bad);
+    const auto password = apikeys::ops::register_user{std::string{"a@b.c"}, apikeys::secret{bad}}.build(b, with_token({}), app_of(app_id));
     REQUIRE(password.has_value());
     CHECK(password->code == errc::invalid_argument);
     CHECK(password->message.find("password") != std::string::npos);
@@ -446,22 +451,22 @@ TEST_CASE("an app id with reserved characters is percent-encoded in paths and JS
   const std::string encoded = "my%20app%2F%C3%BC%3F%23%25%22x";
 
   http_request location;
-  apikeys::ops::build_location(location, "https://base.example.com", odd_app, timeout);
+  apikeys::ops::locate_app{}.build(location, request_context{"https://base.example.com", {}, timeout}, app_of(odd_app));
   CHECK(location.url == "https://base.example.com/api/client/v2.0/app/" + encoded + "/location");
 
   http_request login;
   REQUIRE_FALSE(
-      apikeys::ops::build_login(login, with_token({}), odd_app, credentials::anonymous(), full_device()).has_value());
+      apikeys::ops::log_in{credentials::anonymous()}.build(login, with_token({}), app_of(odd_app, full_device())).has_value());
   CHECK(login.url == url("/api/client/v2.0/app/" + encoded + "/auth/providers/anon-user/login"));
   CHECK(login.body == R"({"provider":"anon-user")" + options_json("my app/\xc3\xbc?#%\\\"x"));
 
   http_request reg;
-  REQUIRE_FALSE(apikeys::ops::build_register(reg, with_token({}), odd_app, "a@b.c", "pw").has_value());
+  REQUIRE_FALSE(apikeys::ops::register_user{std::string{"a@b.c"}, apikeys::secret{"pw"}}.build(reg, with_token({}), app_of(odd_app)).has_value());
   CHECK(reg.url == url("/api/client/v2.0/app/" + encoded + "/auth/providers/local-userpass/register"));
 
   // Unreserved characters stay as they are.
   http_request plain;
-  apikeys::ops::build_location(plain, "https://b", "A-z_0.9~", timeout);
+  apikeys::ops::locate_app{}.build(plain, request_context{"https://b", {}, timeout}, app_of("A-z_0.9~"));
   CHECK(plain.url == "https://b/api/client/v2.0/app/A-z_0.9~/location");
 }
 
@@ -473,25 +478,24 @@ TEST_CASE("a reused http_request rebuilt for another operation equals a freshly 
     return r;
   };
   const auto create = [](http_request& r) {
-    (void)apikeys::ops::build_create_key(r, with_token(refresh_token), "a-long-key-name_0123456789");
+    (void)apikeys::ops::create_key{std::string{"a-long-key-name_0123456789"}}.build(r, with_token(refresh_token));
   };
   const auto location = [](http_request& r) {
-    apikeys::ops::build_location(r, "https://base.example.com", app_id, 77ms);
+    apikeys::ops::locate_app{}.build(r, request_context{"https://base.example.com", {}, 77ms}, app_of(app_id));
   };
   const auto login = [](http_request& r) {
-    (void)apikeys::ops::build_login(r, request_context{"http://h", {}, 5ms}, app_id,
-                                    credentials::email_password("ada@example.com", "pw"), full_device());
+    (void)apikeys::ops::log_in{credentials::email_password("ada@example.com", "pw")}.build(r, request_context{"http://h", {}, 5ms}, app_of(app_id, full_device()));
   };
-  const auto remove = [](http_request& r) { apikeys::ops::build_delete_key(r, with_token("x"), sample_id()); };
-  const auto list_no_token = [](http_request& r) { apikeys::ops::build_fetch_keys(r, request_context{host, {}, 9ms}); };
+  const auto remove = [](http_request& r) { apikeys::ops::delete_key{sample_id()}.build(r, with_token("x")); };
+  const auto list_no_token = [](http_request& r) { apikeys::ops::fetch_keys{}.build(r, request_context{host, {}, 9ms}); };
   const auto disable = [](http_request& r) {
-    apikeys::ops::build_disable_key(r, with_token(access_token), sample_id());
+    apikeys::ops::toggle_key{sample_id(), false}.build(r, with_token(access_token));
   };
-  const auto short_create = [](http_request& r) { (void)apikeys::ops::build_create_key(r, with_token("t"), "k"); };
+  const auto short_create = [](http_request& r) { (void)apikeys::ops::create_key{std::string{"k"}}.build(r, with_token("t")); };
   const auto reg = [](http_request& r) {
-    (void)apikeys::ops::build_register(r, with_token("ignored"), app_id, "e@x", "p");
+    (void)apikeys::ops::register_user{std::string{"e@x"}, apikeys::secret{"p"}}.build(r, with_token("ignored"), app_of(app_id));
   };
-  const auto profile = [](http_request& r) { apikeys::ops::build_profile(r, with_token(access_token)); };
+  const auto profile = [](http_request& r) { apikeys::ops::fetch_profile{}.build(r, with_token(access_token)); };
 
   // Every transition that shrinks or grows the header list, the URL or the body.
   create(reused);
@@ -559,7 +563,7 @@ TEST_CASE("the app client asks the location first, with no headers, then logs in
                                                             R"({"provider":"anon-user")" + options_json(app_id))));
 }
 
-TEST_CASE("the app client logs in with api-key and custom-token credentials exactly as the builders do") {
+TEST_CASE("the app client logs in with api-key and custom-token credentials exactly as their descriptors build them") {
   transport_type transport;
   result_app app{transport, test_config()};
   transport.respond(200, location_body(loopback));
@@ -581,10 +585,9 @@ TEST_CASE("the app client logs in with api-key and custom-token credentials exac
         render(expected(http_method::post, login_url("api-key"), json_headers(),
                         R"({"provider":"api-key","key":")" + tricky_json + "\"" + options_json(app_id))));
 
-  // What the client sends is what the builder builds.
+  // What the client sends is what its descriptor builds.
   http_request built;
-  REQUIRE_FALSE(apikeys::ops::build_login(built, request_context{loopback, {}, timeout}, app_id,
-                                          credentials::custom_token(tricky_text), full_device())
+  REQUIRE_FALSE(apikeys::ops::log_in{credentials::custom_token(tricky_text)}.build(built, request_context{loopback, {}, timeout}, app_of(app_id, full_device()))
                     .has_value());
   CHECK(render(sent[2]) == render(built));
 }
@@ -628,21 +631,21 @@ TEST_CASE("the key client sends the six key operations with the refresh token to
   CHECK(transport.request_count() == 8);
   CHECK(transport.pending() == 0);
 
-  // Each one is exactly what its builder makes.
+  // Each one is exactly what its descriptor builds.
   const auto sent = transport.requests();
   const request_context ctx{loopback, "RT-1", timeout};
   http_request built;
-  REQUIRE_FALSE(apikeys::ops::build_create_key(built, ctx, "ci-key").has_value());
+  REQUIRE_FALSE(apikeys::ops::create_key{std::string{"ci-key"}}.build(built, ctx).has_value());
   CHECK(render(sent[2]) == render(built));
-  apikeys::ops::build_fetch_keys(built, ctx);
+  apikeys::ops::fetch_keys{}.build(built, ctx);
   CHECK(render(sent[3]) == render(built));
-  apikeys::ops::build_fetch_key(built, ctx, sample_id());
+  apikeys::ops::fetch_key{sample_id()}.build(built, ctx);
   CHECK(render(sent[4]) == render(built));
-  apikeys::ops::build_disable_key(built, ctx, sample_id());
+  apikeys::ops::toggle_key{sample_id(), false}.build(built, ctx);
   CHECK(render(sent[5]) == render(built));
-  apikeys::ops::build_enable_key(built, ctx, sample_id());
+  apikeys::ops::toggle_key{sample_id(), true}.build(built, ctx);
   CHECK(render(sent[6]) == render(built));
-  apikeys::ops::build_delete_key(built, ctx, sample_id());
+  apikeys::ops::delete_key{sample_id()}.build(built, ctx);
   CHECK(render(sent[7]) == render(built));
 }
 

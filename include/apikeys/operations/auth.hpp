@@ -12,6 +12,7 @@
 #include "../config.hpp"
 #include "../credentials.hpp"
 #include "../decoder.hpp"
+#include "../detail/json_writer.hpp"
 #include "../error.hpp"
 #include "../http.hpp"
 #include "../operations.hpp"
@@ -37,7 +38,16 @@ struct locate_app {
   static constexpr prerequisite needs = prerequisite::none;
 
   std::optional<api_error> build(http_request& request, const request_context& ctx, const app_config& config) const {
-    build_location(request, ctx.host, config.app_id, ctx.timeout);
+    std::string_view base_url = ctx.host;
+    while (base_url.ends_with('/')) base_url.remove_suffix(1);
+    request.method = http_method::get;
+    request.url.assign(base_url);
+    request.url.append(api_root).append("/app/");
+    append_path_segment(request.url, config.app_id);
+    request.url.append("/location");
+    request.headers.clear();
+    request.body.clear();
+    request.timeout = ctx.timeout;
     return std::nullopt;
   }
   result<value_type> decode(http_response& response, const request_context&) const {
@@ -56,8 +66,59 @@ struct log_in {
   static constexpr prerequisite needs = prerequisite::location;
   credentials creds;
 
+  // The credential, then options.device in the order of section 4; no bearer token.
   std::optional<api_error> build(http_request& request, const request_context& ctx, const app_config& config) const {
-    return build_login(request, ctx, config.app_id, creds, config.device);
+    using apikeys::detail::append_json_member;
+    const std::string_view proof = creds.proof().reveal();
+    const device_info& device = config.device;
+    const std::string_view device_fields[][2] = {
+        {"appId", config.app_id},
+        {"platform", device.platform},
+        {"platformVersion", device.platform_version},
+        {"sdk", device.sdk},
+        {"sdkVersion", device.sdk_version},
+        {"cpuArch", device.cpu_arch},
+        {"deviceName", device.device_name},
+        {"deviceVersion", device.device_version},
+        {"frameworkName", device.framework_name},
+        {"frameworkVersion", device.framework_version},
+        {"coreVersion", device.core_version},
+        {"bundleId", device.bundle_id},
+    };
+    if (auto refused = refuse_non_utf8(creds.username(), "the email")) return refused;
+    if (auto refused = refuse_non_utf8(proof, "the password, key or token")) return refused;
+    for (const auto& field : device_fields)  // the message is made only for a field that fails
+      if (!apikeys::detail::is_valid_utf8(field[1]))
+        return refuse_non_utf8(field[1], std::string{"device field "}.append(field[0]));
+
+    start_provider_request(request, ctx, config.app_id, creds.provider(), "login");
+    std::string& body = request.body;
+    body.push_back('{');
+    switch (creds.provider_kind()) {
+      case credentials::kind::anonymous: append_json_member(body, "provider", "anon-user"); break;
+      case credentials::kind::email_password:
+        append_json_member(body, "provider", "local-userpass");
+        body.push_back(',');
+        append_json_member(body, "username", creds.username());
+        body.push_back(',');
+        append_json_member(body, "password", proof);
+        break;
+      case credentials::kind::api_key:
+        append_json_member(body, "provider", "api-key");
+        body.push_back(',');
+        append_json_member(body, "key", proof);
+        break;
+      case credentials::kind::custom_token: append_json_member(body, "token", proof); break;
+    }
+    body.append(",\"options\":{\"device\":{");
+    bool first = true;
+    for (const auto& field : device_fields) {
+      if (!first) body.push_back(',');
+      first = false;
+      append_json_member(body, field[0], field[1]);
+    }
+    body.append("}}}");
+    return std::nullopt;
   }
   result<value_type> decode(http_response& response, const request_context& ctx) const {
     auto login = decode_login(response);
@@ -77,7 +138,15 @@ struct register_user {
   secret password;
 
   std::optional<api_error> build(http_request& request, const request_context& ctx, const app_config& config) const {
-    return build_register(request, ctx, config.app_id, email, password.reveal());
+    if (auto refused = refuse_non_utf8(email, "the email")) return refused;
+    if (auto refused = refuse_non_utf8(password.reveal(), "the password")) return refused;
+    start_provider_request(request, ctx, config.app_id, "local-userpass", "register");
+    request.body.push_back('{');
+    apikeys::detail::append_json_member(request.body, "email", email);
+    request.body.push_back(',');
+    apikeys::detail::append_json_member(request.body, "password", password.reveal());
+    request.body.push_back('}');
+    return std::nullopt;
   }
   result<void> decode(http_response&, const request_context&) const { return {}; }
   result<void> fail(api_error error) const { return unexpected{apikeys::detail::in_context(std::move(error), "register user")}; }
@@ -89,7 +158,7 @@ struct refresh_session {
   static constexpr prerequisite needs = prerequisite::refresh_token;
 
   std::optional<api_error> build(http_request& request, const request_context& ctx) const {
-    build_refresh(request, ctx);
+    start_request(request, http_method::post, ctx, session_path);
     return std::nullopt;
   }
   result<void> decode(http_response& response, session& user) const {
@@ -110,7 +179,7 @@ struct log_out {
   static constexpr bool ends_session = true;
 
   std::optional<api_error> build(http_request& request, const request_context& ctx) const {
-    build_logout(request, ctx);
+    start_request(request, http_method::delete_, ctx, session_path);
     return std::nullopt;
   }
   result<void> decode(http_response&) const { return {}; }
@@ -124,7 +193,7 @@ struct fetch_profile {
   static constexpr prerequisite needs = prerequisite::access_token;
 
   std::optional<api_error> build(http_request& request, const request_context& ctx) const {
-    build_profile(request, ctx);
+    start_request(request, http_method::get, ctx, profile_path);
     return std::nullopt;
   }
   result<value_type> decode(http_response& response) const {

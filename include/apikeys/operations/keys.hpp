@@ -10,6 +10,7 @@
 
 #include "../api_key.hpp"
 #include "../decoder.hpp"
+#include "../detail/json_writer.hpp"
 #include "../error.hpp"
 #include "../http.hpp"
 #include "../object_id.hpp"
@@ -25,7 +26,8 @@ namespace APIKEYS_NAMESPACE::ops {
 //   value_type       what the call gives back
 //   needs            what it needs besides its arguments (common.hpp: the refresh token, here)
 //   check()          optional: refuses bad arguments before anything is sent
-//   build(r, ctx)    fills the request; ctx carries the host, the token and the timeout
+//   build(r, ctx)    writes the request, from the blocks of operations.hpp; ctx carries the host, the token
+//                    and the timeout
 //   decode(answer)   makes the value of a 2xx answer (classified already: it carries no error)
 //   fail(error)      words an error (the call and its subject in `context`), or turns it into a value
 // The client core (detail/client_core.hpp) adds the rest: the session, sending, classifying, a 401.
@@ -39,7 +41,12 @@ struct create_key {
 
   std::optional<api_error> check() const { return validate_key_name(name); }
   std::optional<api_error> build(http_request& request, const request_context& ctx) const {
-    return build_create_key(request, ctx, name);
+    if (auto refused = refuse_non_utf8(name, "the API key name")) return refused;
+    start_request(request, http_method::post, ctx, keys_path);
+    request.body.push_back('{');
+    apikeys::detail::append_json_member(request.body, "name", name);
+    request.body.push_back('}');
+    return std::nullopt;
   }
   result<api_key> decode(http_response& response) const {
     auto key = decode_created_key(response);
@@ -71,7 +78,7 @@ struct fetch_key {
   object_id id;
 
   std::optional<api_error> build(http_request& request, const request_context& ctx) const {
-    build_fetch_key(request, ctx, id);
+    start_key_request(request, http_method::get, ctx, id, "");
     return std::nullopt;
   }
   result<value_type> decode(http_response& response) const {
@@ -92,7 +99,7 @@ struct fetch_keys {
   static constexpr prerequisite needs = prerequisite::refresh_token;
 
   std::optional<api_error> build(http_request& request, const request_context& ctx) const {
-    build_fetch_keys(request, ctx);
+    start_request(request, http_method::get, ctx, keys_path);
     return std::nullopt;
   }
   result<value_type> decode(http_response& response) const {
@@ -115,7 +122,7 @@ struct toggle_key {
   bool enable = true;
 
   std::optional<api_error> build(http_request& request, const request_context& ctx) const {
-    (enable ? build_enable_key : build_disable_key)(request, ctx, id);
+    start_key_request(request, http_method::put, ctx, id, enable ? "/enable" : "/disable");
     return std::nullopt;
   }
   result<void> decode(http_response&) const { return {}; }
@@ -131,7 +138,7 @@ struct delete_key {
   object_id id;
 
   std::optional<api_error> build(http_request& request, const request_context& ctx) const {
-    build_delete_key(request, ctx, id);
+    start_key_request(request, http_method::delete_, ctx, id, "");
     return std::nullopt;
   }
   result<void> decode(http_response&) const { return {}; }
