@@ -209,7 +209,9 @@ TEST_CASE("decode_location keeps a hostname's path prefix, without its trailing 
       {"https://gw.example/my%20app/v%2F1", "https://gw.example/my%20app/v%2F1"},
       {"https://gw.example/~team/a;b=c/x@y/%zz", "https://gw.example/~team/a;b=c/x@y/%zz"},
   };
-  for (const auto& [sent, kept] : cases) {
+  // Named copies, not structured bindings: clang 14 cannot capture a binding in CAPTURE's lambda.
+  for (const auto& row : cases) {
+    const std::string_view sent = row.first, kept = row.second;
     CAPTURE(sent);
     const auto location = apikeys::decode_location(
         answer(200, R"({"hostname":")" + std::string{sent} + R"(","ws_hostname":"wss://gateway.example.com/realm"})"));
@@ -236,7 +238,8 @@ TEST_CASE("decode_location refuses a hostname with user info, a query or a fragm
       {"wss://gateway.example.com/realm", "must be an http:// or https:// URL"},
       {"gateway.example.com/realm", "must be an http:// or https:// URL"},
   };
-  for (const auto& [sent, problem] : cases) {
+  for (const auto& row : cases) {
+    const std::string_view sent = row.first, problem = row.second;
     CAPTURE(sent);
     const auto location =
         apikeys::decode_location(answer(200, R"({"hostname":")" + std::string{sent} + R"(","ws_hostname":"wss://x"})"));
