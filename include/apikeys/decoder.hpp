@@ -36,7 +36,9 @@ APIKEYS_DECL result<login_response> decode_login(const http_response& response);
 /// A refresh's answer: the new access token.
 APIKEYS_DECL result<secret> decode_access_token(const http_response& response);
 
-/// The location answer; `hostname` and `ws_hostname` are required, and hostname must be an http(s) URL.
+/// The location answer; `hostname` and `ws_hostname` are required strings. hostname, trailing '/' removed,
+/// must be an http(s) URL, maybe with a path prefix, in visible ASCII, without user info, query or fragment
+/// (docs/protocol.md section 6); ws_hostname is kept as sent.
 APIKEYS_DECL result<location_response> decode_location(const http_response& response);
 
 /// The profile answer; `identities` and `data` are required, as core requires them.

@@ -185,6 +185,16 @@ LOCATION_BODIES = {
     "x-y": '{"hostname":"x","ws_hostname":"y"}',
     "truncated": '{"hostname":"https://x.example",',
     "escaped": '{"hostname":"https:\\/\\/h\\u002eexample","ws_hostname":"wss:\\/\\/h"}',
+    # Issue #13: a hostname with a gateway's path prefix is kept, without its trailing '/'.
+    "prefix": ('{"deployment_model":"GLOBAL","location":"US-VA","hostname":"https://gateway.example.com/realm",'
+               '"ws_hostname":"wss://gateway.example.com/realm"}'),
+    "prefix-slash": '{"hostname":"https://gateway.example.com/realm/","ws_hostname":"wss://gateway.example.com/realm/"}',
+    "prefix-escapes": '{"hostname":"http://127.0.0.1:8089/gw%20x/~a;b=c/x@y/","ws_hostname":"ws://127.0.0.1:8089/gw%20x"}',
+    "prefix-user-info": '{"hostname":"https://u:p@gateway.example.com/realm","ws_hostname":"wss://x"}',
+    "prefix-query": '{"hostname":"https://gateway.example.com/realm?x=1","ws_hostname":"wss://x"}',
+    "prefix-fragment": '{"hostname":"https://gateway.example.com/realm#top","ws_hostname":"wss://x"}',
+    "prefix-no-host": '{"hostname":"https:///realm","ws_hostname":"wss://x"}',
+    "prefix-tab": '{"hostname":"https://gateway.example.com/re\\talm","ws_hostname":"wss://x"}',
     "profile": PROFILE,
     "profile-minimal": '{"data":{},"identities":[]}',
     "profile-client": ('{"user_id":"user-1","domain_id":"d","identities":[{"id":"i1","provider_type":"local-userpass",'

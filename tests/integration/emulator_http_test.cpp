@@ -2,6 +2,9 @@
 // concurrency, keep-alive latency, and clean stops.
 #include <apikeys/apikeys.hpp>
 #include <apikeys/transport/httplib.hpp>
+#if APIKEYS_TEST_HAVE_CURL
+#include <apikeys/transport/curl.hpp>
+#endif
 
 #include <doctest/doctest.h>
 #include <fmt/core.h>
@@ -320,6 +323,73 @@ TEST_CASE("the seed's whole story over HTTP: log in, create, fetch, disable, key
   }
   CHECK(log_text.find("Bearer") == std::string::npos);
   CHECK(log_text.find("eyJ") == std::string::npos);  // how every JWT starts
+}
+
+// Issue #13: an app behind a gateway's path prefix. The emulator serves every route only under the prefix
+// and answers location with the prefixed hostname, so each call below reaches it only if the client kept
+// the prefix and the adapter sent the whole path, percent-escape included, verbatim.
+#if APIKEYS_TEST_HAVE_CURL
+#define APIKEYS_TEST_PREFIX_TRANSPORTS apikeys::httplib_transport, apikeys::curl_transport
+#else
+#define APIKEYS_TEST_PREFIX_TRANSPORTS apikeys::httplib_transport
+#endif
+TEST_CASE_TEMPLATE("a path-prefixed emulator over HTTP: log in, create and fetch_all all go under the prefix",
+                   Transport, APIKEYS_TEST_PREFIX_TRANSPORTS) {
+  const std::string prefix = "/gw%20one/realm";
+  emulator_process server({"--app-id", "prefix-test", "--path-prefix", prefix + "/", "--user", "alice@example.com:pw"});
+  const std::string& base_url = server.base_url();
+  REQUIRE(base_url.starts_with("http://127.0.0.1:"));
+  REQUIRE(base_url.ends_with(prefix));  // printed with the prefix, its trailing '/' dropped
+  const std::string origin = base_url.substr(0, base_url.size() - prefix.size());
+  const std::string app_path = prefix + "/api/client/v2.0/app/prefix-test";
+  const std::string prefixed_keys_path = prefix + keys_path;
+
+  using app_type = apikeys::basic_app_client<Transport>;
+  app_type app(Transport{}, config_for(server, "prefix-test"));
+  const std::shared_ptr<session> alice = app.log_in(credentials::email_password("alice@example.com", "pw"));
+  REQUIRE(alice);
+  CHECK(alice->logged_in());
+  CHECK(alice->host() == base_url);
+  const apikeys::location_response where = app.location();
+  CHECK(where.hostname == base_url);
+  CHECK(where.ws_hostname == "ws://" + origin.substr(std::string_view{"http://"}.size()) + prefix);
+
+  auto keys = app.api_keys(alice);
+  const api_key created = keys.create("behind-a-gateway");
+  CHECK(created.name == "behind-a-gateway");
+  REQUIRE(created.value.has_value());
+  const std::vector<api_key> all = keys.fetch_all();
+  REQUIRE(all.size() == 1);
+  CHECK(all[0].id == created.id);
+  CHECK(all[0].name == "behind-a-gateway");
+
+  // The same routes without the prefix are not the app's: the emulator does not serve them.
+  Transport raw{};
+  apikeys::http_request outside;
+  outside.method = http_method::get;
+  outside.url = origin + "/api/client/v2.0/app/prefix-test/location";
+  outside.timeout = std::chrono::seconds{10};
+  const auto answer = raw.send(outside);
+  REQUIRE(answer.has_value());
+  CHECK(answer->status == 404);
+
+  CHECK(server.stop(SIGTERM) == 0);
+  const server_log log = parse_log(server.stderr_text());
+  const std::vector<std::string> expected_log{
+      "GET " + app_path + "/location 200",
+      "POST " + app_path + "/auth/providers/local-userpass/login 200",
+      "POST " + prefixed_keys_path + " 201",
+      "GET " + prefixed_keys_path + " 200",
+      "GET /api/client/v2.0/app/prefix-test/location 404",
+  };
+  CHECK(log.requests == expected_log);
+}
+
+TEST_CASE("apikeys-emulator refuses a --path-prefix that could not be a path") {
+  for (const std::string bad : {"/realm?x=1", "/realm#top", "/re alm"}) {
+    CAPTURE(bad);
+    CHECK_THROWS_AS(emulator_process({"--path-prefix", bad}), std::runtime_error);
+  }
 }
 
 namespace {

@@ -1152,6 +1152,72 @@ TEST_CASE("registration is the first call: it asks location too") {
   CHECK(requests[1].url == register_url);
 }
 
+// Issue #13: a hostname with a path prefix (a gateway in front of the server) is used verbatim, as
+// realm-core uses it: every later URL is that hostname, its trailing '/' removed, followed by the route.
+TEST_CASE("a location hostname with a path prefix starts every later URL, byte for byte") {
+  scripted_transport transport;
+  transport.respond(200, R"({"deployment_model":"GLOBAL","location":"US-VA",)"
+                         R"("hostname":"https://gateway.example.com/realm/","ws_hostname":"wss://gateway.example.com/realm"})");
+  transport.respond(200, login_json());
+  transport.respond(201, fmt::format(R"({{"_id":"{}","name":"my-key","disabled":false,"key":"{}"}})", key_id_text, key_value));
+  transport.respond(200, "[" + key_json(key_id_text, "my-key", false) + "]");
+  transport.respond(204);
+  auto config = make_config();
+  config.base_url = "https://gateway.example.com/realm";  // the location call keeps a base URL's prefix too
+  app_client<apikeys::throw_on_error> app{transport, config};
+
+  const std::shared_ptr<session> user = app.log_in(apikeys::credentials::api_key(key_value));
+  CHECK(user->host() == "https://gateway.example.com/realm");
+  auto keys = app.api_keys(user);
+  const apikeys::api_key created = keys.create("my-key");
+  CHECK(created.id == key_id);
+  const std::vector<apikeys::api_key> all = keys.fetch_all();
+  REQUIRE(all.size() == 1);
+  CHECK(all[0].name == "my-key");
+  keys.disable(key_id);
+
+  const auto requests = transport.requests();
+  REQUIRE(requests.size() == 5);
+  CHECK(requests[0].method == http_method::get);
+  CHECK(requests[0].url == "https://gateway.example.com/realm/api/client/v2.0/app/keys-app-abcde/location");
+  CHECK(requests[1].method == http_method::post);
+  CHECK(requests[1].url ==
+        "https://gateway.example.com/realm/api/client/v2.0/app/keys-app-abcde/auth/providers/api-key/login");
+  CHECK(requests[2].method == http_method::post);
+  CHECK(requests[2].url == "https://gateway.example.com/realm/api/client/v2.0/auth/api_keys");
+  CHECK(requests[2].body == R"({"name":"my-key"})");
+  CHECK(requests[3].method == http_method::get);
+  CHECK(requests[3].url == "https://gateway.example.com/realm/api/client/v2.0/auth/api_keys");
+  CHECK(requests[4].method == http_method::put);
+  CHECK(requests[4].url ==
+        "https://gateway.example.com/realm/api/client/v2.0/auth/api_keys/5e5e6f0abe4ae2a2c2c2d329/disable");
+  for (std::size_t i = 2; i < requests.size(); ++i) {
+    CAPTURE(i);
+    CHECK(header(requests[i], "Authorization") != nullptr);
+  }
+
+  const apikeys::location_response where = app.location();
+  CHECK(where.hostname == "https://gateway.example.com/realm");
+  CHECK(where.ws_hostname == "wss://gateway.example.com/realm");
+  CHECK(transport.request_count() == 5);
+}
+
+TEST_CASE("a location base URL at the origin and a prefixed hostname: only later calls carry the prefix") {
+  scripted_transport transport;
+  transport.respond(200, R"({"hostname":"http://127.0.0.1:9/p%20x/realm","ws_hostname":"ws://127.0.0.1:9/p%20x/realm"})");
+  transport.respond(200, login_json());
+  transport.respond(200, "[]");
+  app_client<apikeys::throw_on_error> app{transport, make_config()};
+  const std::shared_ptr<session> user = app.log_in(user_credentials());
+  CHECK(app.api_keys(user).fetch_all().empty());
+  const auto requests = transport.requests();
+  REQUIRE(requests.size() == 3);
+  CHECK(requests[0].url == location_url);
+  CHECK(requests[1].url ==
+        "http://127.0.0.1:9/p%20x/realm/api/client/v2.0/app/keys-app-abcde/auth/providers/local-userpass/login");
+  CHECK(requests[2].url == "http://127.0.0.1:9/p%20x/realm/api/client/v2.0/auth/api_keys");
+}
+
 TEST_CASE_TEMPLATE("a failed location fails the log in that triggered it, and the next call asks again", Policy,
                    apikeys::return_result, apikeys::throw_on_error) {
   struct failure {

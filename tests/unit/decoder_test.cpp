@@ -196,6 +196,60 @@ TEST_CASE("decode_location keeps hostname without its trailing '/', for http and
   CHECK(slashes->hostname == "http://127.0.0.1:1");
 }
 
+// Issue #13: realm-core builds every later URL on the hostname verbatim, so a server behind a gateway's
+// path prefix works; the prefix is kept and only its trailing '/' go.
+TEST_CASE("decode_location keeps a hostname's path prefix, without its trailing '/'") {
+  const std::pair<std::string_view, std::string_view> cases[] = {
+      {"https://gateway.example.com/realm", "https://gateway.example.com/realm"},
+      {"https://gateway.example.com/realm/", "https://gateway.example.com/realm"},
+      {"https://gateway.example.com/realm///", "https://gateway.example.com/realm"},
+      {"http://127.0.0.1:8089/a/b", "http://127.0.0.1:8089/a/b"},
+      {"http://[::1]:8089/realm/", "http://[::1]:8089/realm"},
+      // Percent-escapes and other visible ASCII in the path are kept exactly as sent, never decoded.
+      {"https://gw.example/my%20app/v%2F1", "https://gw.example/my%20app/v%2F1"},
+      {"https://gw.example/~team/a;b=c/x@y/%zz", "https://gw.example/~team/a;b=c/x@y/%zz"},
+  };
+  // Named copies, not structured bindings: clang 14 cannot capture a binding in CAPTURE's lambda.
+  for (const auto& row : cases) {
+    const std::string_view sent = row.first, kept = row.second;
+    CAPTURE(sent);
+    const auto location = apikeys::decode_location(
+        answer(200, R"({"hostname":")" + std::string{sent} + R"(","ws_hostname":"wss://gateway.example.com/realm"})"));
+    REQUIRE(location.has_value());
+    CHECK(location->hostname == kept);
+    // ws_hostname is not used by apikeys and is kept as sent, prefix included.
+    CHECK(location->ws_hostname == "wss://gateway.example.com/realm");
+  }
+}
+
+TEST_CASE("decode_location refuses a hostname with user info, a query or a fragment, with exact messages") {
+  const std::pair<std::string_view, std::string_view> cases[] = {
+      {"https://user:pw@gateway.example.com/realm", "must not hold user information"},
+      {"https://user@gateway.example.com", "must not hold user information"},
+      {"https://gateway.example.com/realm?x=1", "must not hold a query"},
+      {"https://gateway.example.com?x=1/", "must not hold a query"},
+      {"https://gateway.example.com/realm/?", "must not hold a query"},
+      {"https://gateway.example.com/realm#top", "must not hold a fragment"},
+      {"https://gateway.example.com#top?x", "must not hold a fragment"},
+      {"https://gateway.example.com/re alm", "must be visible ASCII, without spaces or control characters"},
+      {"https://gateway.example.com/realm\\t", "must be visible ASCII, without spaces or control characters"},
+      {"https:///realm", "names no host"},
+      {"https://:443/realm", "names no host"},
+      {"wss://gateway.example.com/realm", "must be an http:// or https:// URL"},
+      {"gateway.example.com/realm", "must be an http:// or https:// URL"},
+  };
+  for (const auto& row : cases) {
+    const std::string_view sent = row.first, problem = row.second;
+    CAPTURE(sent);
+    const auto location =
+        apikeys::decode_location(answer(200, R"({"hostname":")" + std::string{sent} + R"(","ws_hostname":"wss://x"})"));
+    REQUIRE_FALSE(location.has_value());
+    CHECK(location.error().code == errc::bad_response);
+    CHECK(location.error().http_status == 200);
+    CHECK(location.error().message == "malformed response: field 'hostname' " + std::string{problem});
+  }
+}
+
 // Was a bug: is_http_url() was checked before the trailing '/' are stripped, so "https:///"
 // passes the check and is then cut down to "https:", a hostname every later URL is built on (fixed: refused).
 TEST_CASE("decode_location refuses a hostname that is only a scheme and slashes") {
@@ -391,7 +445,15 @@ std::vector<malformed> malformed_answers() {
       {"location hostname with only a scheme", decoder::location, R"({"hostname":"https://","ws_hostname":"wss://x"})",
        "'hostname' must be an http:// or https:// URL"},
       {"location hostname with a space", decoder::location, R"({"hostname":"https://a b","ws_hostname":"wss://x"})",
-       "'hostname' must be an http:// or https:// URL"},
+       "'hostname' must be visible ASCII, without spaces or control characters"},
+      {"location hostname with user info", decoder::location,
+       R"({"hostname":"https://u:p@x.example/realm","ws_hostname":"wss://x"})", "'hostname' must not hold user information"},
+      {"location hostname with a query", decoder::location,
+       R"({"hostname":"https://x.example/realm?a=b","ws_hostname":"wss://x"})", "'hostname' must not hold a query"},
+      {"location hostname with a fragment", decoder::location,
+       R"({"hostname":"https://x.example/realm#f","ws_hostname":"wss://x"})", "'hostname' must not hold a fragment"},
+      {"location hostname with a path but no host", decoder::location,
+       R"({"hostname":"https:///realm","ws_hostname":"wss://x"})", "'hostname' names no host"},
       {"location hostname a number", decoder::location, R"({"hostname":80,"ws_hostname":"wss://x"})",
        "'hostname' must be a string"},
       // profile
@@ -750,9 +812,10 @@ TEST_CASE("answers the fuzzer found too lenient are refused") {
     CHECK(contains(refreshed.error().message, "'access_token'"));
   }
 
-  // Every later URL is built on the hostname: only scheme://authority in visible ASCII.
+  // Every later URL is built on the hostname: scheme://authority and a path prefix, in visible ASCII.
   for (const std::string& host : {"https://user:pw@evil.example"s, "https://a\\u0000b.example"s, "https://a b"s,
-                                 "https://h.example/path"s, "https://h.example?q"s, "https://h.example#f"s}) {
+                                 "https://h.example/pa\\u0000th"s, "https://h.example/p\\r\\nHost: evil"s,
+                                 "https://h.example/caf\u00e9"s, "https://h.example?q"s, "https://h.example#f"s}) {
     CAPTURE(host);
     const auto location =
         apikeys::decode_location(answer(200, R"({"hostname":")" + host + R"(","ws_hostname":"wss://x"})"));

@@ -871,6 +871,46 @@ TEST_CASE("set_hostname changes location and error links; request_count counts e
   CHECK(emu.request_count() == 2);
 }
 
+// Issue #13: an emulator behind a gateway's path prefix, for testing clients that keep the prefix.
+TEST_CASE("path_prefix: routes only under the prefix, location answers the prefixed hostnames") {
+  emulator_options options;
+  options.app_id = "my-app";
+  options.hostname = "http://127.0.0.1:4242/";
+  options.ws_hostname = "ws://127.0.0.1:4242";
+  options.path_prefix = "gw%20x/realm//";  // a leading '/' is added, trailing '/' dropped
+  emulator emu(options);
+  CHECK(emu.path_prefix() == "/gw%20x/realm");
+  CHECK(emu.hostname() == "http://127.0.0.1:4242/gw%20x/realm");
+
+  const auto loc = emu.send(http_request{http_method::get, "http://127.0.0.1:4242/gw%20x/realm/api/client/v2.0/app/my-app/location", {}, {}, {}});
+  CHECK(loc.status == 200);
+  CHECK(loc.body == R"({"deployment_model":"GLOBAL","location":"US-VA","hostname":"http://127.0.0.1:4242/gw%20x/realm",)"
+                    R"("ws_hostname":"ws://127.0.0.1:4242/gw%20x/realm"})");
+  // Matched byte for byte: the routes at the root, a decoded prefix, or a longer first segment are not served.
+  for (const std::string url : {"http://127.0.0.1:4242/api/client/v2.0/app/my-app/location",
+                                "http://127.0.0.1:4242/gw x/realm/api/client/v2.0/app/my-app/location",
+                                "http://127.0.0.1:4242/gw%20x/realmX/api/client/v2.0/app/my-app/location",
+                                "http://127.0.0.1:4242/gw%20x/api/client/v2.0/app/my-app/location"}) {
+    CAPTURE(url);
+    const auto r = emu.send(http_request{http_method::get, url, {}, {}, {}});
+    CHECK(r.status == 404);
+    // Error links name the admin pages at the origin, which is not behind the gateway.
+    CHECK(json_string(r.body, "link").value_or("").rfind("http://127.0.0.1:4242/groups/emulator/apps/my-app/logs?co_id=", 0) == 0);
+  }
+
+  // set_hostname changes the origin; the prefix stays.
+  emu.set_hostname("http://127.0.0.1:5151", "ws://127.0.0.1:5151");
+  CHECK(emu.hostname() == "http://127.0.0.1:5151/gw%20x/realm");
+  CHECK(json_string(emu.send(http_request{http_method::get, "/gw%20x/realm/api/client/v2.0/app/my-app/location", {}, {}, {}}).body,
+                    "ws_hostname") == std::optional<std::string>{"ws://127.0.0.1:5151/gw%20x/realm"});
+
+  // The default: no prefix, routes at the root.
+  CHECK(emulator{}.path_prefix().empty());
+  emulator_options slash;
+  slash.path_prefix = "/";
+  CHECK(emulator{slash}.path_prefix().empty());
+}
+
 TEST_CASE("the emulator is a Transport") {
   static_assert(apikeys::transport<emulator>);
   CHECK(apikeys::detail::check_transport<emulator>());

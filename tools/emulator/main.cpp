@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -25,12 +26,15 @@ constexpr std::string_view usage = R"(usage: apikeys-emulator [options]
 
 Serves an in-memory App Services emulator (users, sessions, user API keys) over HTTP, or over HTTPS
 with --tls-cert and --tls-key. The first line on stdout is the base URL it listens on (http:// or
-https://); point a client's base URL at it.
+https://), followed by the path prefix if one is given; point a client's base URL at it.
 
 options:
   --host ADDR            address to listen on (default 127.0.0.1)
   --port N               port to listen on; 0 picks a free one (default 0)
   --app-id ID            the app id it serves (default apikeys-emulator)
+  --path-prefix PATH     serve every route under PATH, as behind a gateway (e.g. /realm: location at
+                         /realm/api/client/v2.0/app/ID/location), and answer location with the base URL
+                         PATH included; visible ASCII without '?' or '#' (default: none)
   --user EMAIL:PASSWORD  seed an email/password user; repeatable (the password is whatever follows the first ':')
   --tls-cert FILE        serve HTTPS with this PEM certificate (the server's first, then any intermediates);
                          needs --tls-key
@@ -45,6 +49,7 @@ struct settings {
   std::string host = "127.0.0.1";
   int port = 0;
   std::string app_id = "apikeys-emulator";
+  std::string path_prefix;
   std::vector<std::pair<std::string, std::string>> users;
   std::string tls_cert;
   std::string tls_key;
@@ -70,8 +75,8 @@ parsed_settings parse_arguments(int argc, char** argv) {
       out.version = true;
       continue;
     }
-    if (arg != "--host" && arg != "--port" && arg != "--app-id" && arg != "--user" && arg != "--tls-cert" &&
-        arg != "--tls-key")
+    if (arg != "--host" && arg != "--port" && arg != "--app-id" && arg != "--path-prefix" && arg != "--user" &&
+        arg != "--tls-cert" && arg != "--tls-key")
       return {std::nullopt, fmt::format("unknown option '{}'", arg)};
     if (i + 1 >= argc) return {std::nullopt, fmt::format("{} needs a value", arg)};
     const std::string_view value = argv[++i];
@@ -87,6 +92,13 @@ parsed_settings parse_arguments(int argc, char** argv) {
     } else if (arg == "--app-id") {
       if (value.empty()) return {std::nullopt, "--app-id needs a non-empty id"};
       out.app_id = std::string{value};
+    } else if (arg == "--path-prefix") {
+      // Every later URL a client builds starts with it, so nothing that would end the path or break a request line.
+      const bool ok = std::all_of(value.begin(), value.end(), [](char c) {
+        return c > 0x20 && c < 0x7f && c != '?' && c != '#';
+      });
+      if (!ok) return {std::nullopt, "--path-prefix needs a path of visible ASCII without '?' or '#'"};
+      out.path_prefix = std::string{value};
     } else if (arg == "--tls-cert" || arg == "--tls-key") {
       if (value.empty()) return {std::nullopt, fmt::format("{} needs a file name", arg)};
       (arg == "--tls-cert" ? out.tls_cert : out.tls_key) = std::string{value};
@@ -162,6 +174,7 @@ int main(int argc, char** argv) {
 
   apikeys::testing::emulator_options options;
   options.app_id = config.app_id;
+  options.path_prefix = config.path_prefix;
   apikeys::testing::emulator emu(options);
   for (const auto& [email, password] : config.users) emu.add_user(email, password);
 

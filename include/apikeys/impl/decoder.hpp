@@ -229,12 +229,21 @@ inline bool is_visible_ascii(std::string_view text) noexcept {
   return true;
 }
 
-// scheme://authority of http or https, in visible ASCII, with no user info, path, query or fragment: every
-// later request URL is built on it.
-inline bool is_http_url(std::string_view url) noexcept {
+// Why a location hostname (trailing '/' already removed) cannot be built on, or nullptr when it can. Every
+// later URL is the hostname followed by the route, verbatim, as realm-core builds it: so an http or https
+// scheme, a non-empty authority without user info, and an optional path prefix; no query or fragment, which
+// would swallow the route. Only visible ASCII, so no byte can break the request line; percent-escapes and
+// other visible characters of the path are kept as sent, neither decoded nor checked.
+inline const char* location_hostname_problem(std::string_view url) noexcept {
   const auto rest = url.substr(url.starts_with("https://") ? 8 : url.starts_with("http://") ? 7 : 0);
-  return rest.size() != url.size() && !rest.empty() && is_visible_ascii(rest) &&
-         rest.find_first_of("/@?#") == std::string_view::npos;
+  if (rest.size() == url.size() || rest.empty()) return "must be an http:// or https:// URL";
+  if (!is_visible_ascii(rest)) return "must be visible ASCII, without spaces or control characters";
+  const auto authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.find('@') != std::string_view::npos) return "must not hold user information";
+  if (authority.empty() || authority.front() == ':') return "names no host";
+  const auto end = rest.find_first_of("?#");
+  if (end == std::string_view::npos) return nullptr;
+  return rest[end] == '?' ? "must not hold a query" : "must not hold a fragment";
 }
 
 // Whether a Content-Type names JSON: `application/json`, with or without parameters (section 5).
@@ -323,8 +332,8 @@ APIKEYS_DECL result<location_response> decode_location(const http_response& resp
                                                [&](std::size_t i, std::string_view text) { values[i].assign(text); }))
     return unexpected{std::move(*err)};
   while (values[0].ends_with('/')) values[0].pop_back();
-  if (!detail::is_http_url(values[0]))
-    return unexpected{detail::bad_response("field 'hostname' must be an http:// or https:// URL", response.status)};
+  if (const char* problem = detail::location_hostname_problem(values[0]))
+    return unexpected{detail::bad_response(std::string{"field 'hostname' "} + problem, response.status)};
   return location_response{std::move(values[0]), std::move(values[1])};
 }
 

@@ -33,8 +33,13 @@ namespace APIKEYS_NAMESPACE::testing {
 /// How an emulator presents itself and the limits it enforces.
 struct emulator_options {
   std::string app_id = "apikeys-emulator";                         ///< the one app id it serves
-  std::string hostname = "http://127.0.0.1";                       ///< `hostname` answered by location
-  std::string ws_hostname = "ws://127.0.0.1";                      ///< `ws_hostname` answered by location
+  std::string hostname = "http://127.0.0.1";                       ///< origin of the `hostname` location answers
+  std::string ws_hostname = "ws://127.0.0.1";                      ///< origin of the `ws_hostname` location answers
+  /// A path every route is served under, as behind a gateway ("/realm": `/realm/api/client/v2.0/...`);
+  /// location then answers `hostname` and `ws_hostname` with it appended, and a route outside it is 404.
+  /// Visible ASCII without `?` or `#`, matched byte for byte (percent-escapes are not decoded); a missing
+  /// leading `/` is added and trailing `/` are dropped. Empty (the default): routes at the root.
+  std::string path_prefix{};
   std::chrono::seconds access_token_lifetime{30 * 60};             ///< access tokens expire this long after issue
   std::chrono::seconds refresh_token_lifetime{60 * 24 * 3600};     ///< refresh tokens (sessions) expire this long after login
   std::size_t max_keys_per_user = 20;                              ///< the 21st create fails with InvalidParameter
@@ -211,6 +216,8 @@ class emulator {
     userpass_provider_id_ = next_id();
     anonymous_provider_id_ = next_id();
     trim_hostname();
+    while (options_.path_prefix.ends_with('/')) options_.path_prefix.pop_back();
+    if (!options_.path_prefix.empty() && !options_.path_prefix.starts_with('/')) options_.path_prefix.insert(0, 1, '/');
   }
   emulator(const emulator&) = delete;
   emulator& operator=(const emulator&) = delete;
@@ -240,7 +247,8 @@ class emulator {
     return it == emails_.end() ? std::nullopt : std::optional<std::string>{it->second};
   }
 
-  /// Sets what location answers (a server sets its own URL once it knows its port); trailing `/` dropped.
+  /// Sets the origins location answers (a server sets its own URL once it knows its port), to which the
+  /// path prefix is appended; trailing `/` dropped.
   void set_hostname(std::string hostname, std::string ws_hostname) {
     const std::lock_guard lock(mutex_);
     options_.hostname = std::move(hostname);
@@ -248,11 +256,15 @@ class emulator {
     trim_hostname();
   }
 
-  /// The `hostname` location answers, which also starts every error `link`.
+  /// The `hostname` location answers: the origin followed by the path prefix, the base URL to give a
+  /// client. Every error `link` starts with the origin alone, as the admin pages are not behind a gateway.
   std::string hostname() const {
     const std::lock_guard lock(mutex_);
-    return options_.hostname;
+    return options_.hostname + options_.path_prefix;
   }
+
+  /// The path every route is served under ("" or "/realm", no trailing `/`); never changes, so no lock.
+  const std::string& path_prefix() const noexcept { return options_.path_prefix; }
 
   /// The app id served; never changes, so no lock is needed.
   const std::string& app_id() const noexcept { return options_.app_id; }
@@ -358,7 +370,9 @@ class emulator {
 
   http_response dispatch(const http_request& request) {
     static constexpr std::string_view prefix = "/api/client/v2.0/";
-    const std::string_view path = detail::request_path(request.url);
+    std::string_view path = detail::request_path(request.url);
+    if (!path.starts_with(options_.path_prefix)) return not_found_route();
+    path.remove_prefix(options_.path_prefix.size());
     if (path.substr(0, prefix.size()) != prefix) return not_found_route();
     const std::vector<std::string_view> seg = detail::split_path(path.substr(prefix.size()));
     const http_method method = request.method;
@@ -417,9 +431,9 @@ class emulator {
 
   http_response location() const {
     std::string body = R"({"deployment_model":"GLOBAL","location":"US-VA",)";
-    ::apikeys::detail::append_json_member(body, "hostname", options_.hostname);
+    ::apikeys::detail::append_json_member(body, "hostname", options_.hostname + options_.path_prefix);
     body.push_back(',');
-    ::apikeys::detail::append_json_member(body, "ws_hostname", options_.ws_hostname);
+    ::apikeys::detail::append_json_member(body, "ws_hostname", options_.ws_hostname + options_.path_prefix);
     body.push_back('}');
     return json_answer(200, std::move(body));
   }

@@ -330,7 +330,8 @@ inline void copy_response(const http_response& from, httplib::Response& to) {
 /// Serves an emulator over HTTP, or HTTPS when options.tls_cert_path and tls_key_path are set, on a
 /// thread of its own, so that a test or an example can point a real HTTP transport at it: `base_url()`
 /// is the address to use as app_config::base_url, and the emulator's location answer (hostname, and
-/// ws_hostname with ws:// or wss://) is set to it as well. Construction returns once connections are accepted;
+/// ws_hostname with ws:// or wss://) is set to it as well; both end with the emulator's path prefix, if
+/// it has one (emulator_options::path_prefix). Construction returns once connections are accepted;
 /// stop() (or destruction) ends it within milliseconds, even while clients hold idle keep-alive
 /// connections (a request already being answered is finished first).
 ///
@@ -366,8 +367,8 @@ class emulator_server {
   emulator_server& operator=(const emulator_server&) = delete;
   ~emulator_server() { stop(); }
 
-  /// "http://127.0.0.1:PORT", or "https://..." with TLS (an IPv6 host in brackets): what clients use as
-  /// their base URL.
+  /// "http://127.0.0.1:PORT", or "https://..." with TLS (an IPv6 host in brackets), followed by the
+  /// emulator's path prefix ("http://127.0.0.1:PORT/realm"): what clients use as their base URL.
   const std::string& base_url() const noexcept { return base_url_; }
   int port() const noexcept { return port_; }
   /// False once stop() was called, or if the server failed after starting.
@@ -400,8 +401,8 @@ class emulator_server {
 
     const bool ipv6 = options_.host.find(':') != std::string::npos;
     authority_ = (ipv6 ? "[" + options_.host + "]" : options_.host) + ":" + std::to_string(port_);
-    base_url_ = scheme_ + "://" + authority_;
-    emu_.set_hostname(base_url_, (tls_ ? "wss://" : "ws://") + authority_);
+    emu_.set_hostname(scheme_ + "://" + authority_, (tls_ ? "wss://" : "ws://") + authority_);
+    base_url_ = emu_.hostname();
 
     thread_ = std::thread([this] {
       // Writing to a client that has hung up raises SIGPIPE, which kills the process unless ignored:
