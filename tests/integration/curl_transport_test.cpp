@@ -238,13 +238,6 @@ TEST_CASE("https: the host name is checked; insecure_hosts turns verification of
     CHECK(r->body == "secure y");
     require_transport_error(by_ip.send(make_request(http_method::get, by_name + "/")), errc::tls_error);
   }
-  SUBCASE("a redirect from an insecure host to another host is verified again") {
-    curl_transport_options options;
-    options.insecure_hosts = {"localhost"};
-    options.follow_redirects = true;
-    curl_transport transport(options);
-    require_transport_error(transport.send(make_request(http_method::get, by_name + "/to-ip")), errc::tls_error);
-  }
 }
 #endif
 
