@@ -37,7 +37,9 @@ using apikeys_tests::split_request;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
-struct curl_fixture : apikeys_tests::adapter_fixture<curl_transport, curl_transport_options, &curl_transport::idle_handles> {};
+// Eight handles kept, each with its connection: as many as eight threads at once need.
+struct curl_fixture : apikeys_tests::adapter_fixture<curl_transport, curl_transport_options, &curl_transport::idle_handles,
+                                                    &curl_transport_options::max_idle_handles, 8> {};
 
 // Sets (or, with nullopt, removes) an environment variable for one scope, and puts the old value back.
 class scoped_env {

@@ -19,6 +19,8 @@
 //     // static constexpr bool thread_safe = false; // true: send() may run on several threads at once
 //     // static constexpr bool follows_redirects = true;  // false: the transport cannot follow redirects,
 //     //   so the redirect cases are not run (make may then ignore target.follow_redirects)
+//     // static constexpr std::size_t max_idle_connections = 0;  // N > 0, with thread_safe: N threads
+//     //   sending at once must be served over at most N connections (the pool keeps and reuses them)
 //     // static constexpr apikeys::errc truncated_body_error = apikeys::errc::connection_reset;
 //     //   what a connection closed before the response was complete (mid-body, or before any of it) gives
 //     // static constexpr std::chrono::milliseconds failure_slack{1000};  // see the failure bound below
@@ -60,6 +62,8 @@
 //   and Cookie do not reach another origin (here, another port of 127.0.0.1) and do reach the same one;
 //   with target.follow_redirects false, 301, 302, 303, 307 and 308 come back as they are and no Location
 //   is visited. (A redirect from https to http must be refused too; the suite has no TLS server to show it.)
+//   With thread_safe and max_idle_connections N, N threads sending 40 requests each at once all get their
+//   own answers over at most N connections.
 // - apikeys_transport_protocol_conformance (any transport, in-process ones too): the .NET manual's story
 //   (register, log in, create, fetch, fetch all, disable, enable, log in with the key, delete, and the
 //   404, 401, 403 and 409 rows) through apikeys::basic_app_client over the fixture's transport must give
@@ -162,6 +166,14 @@ constexpr bool fixture_follows_redirects() {
     return static_cast<bool>(F::follows_redirects);
   else
     return true;
+}
+
+template <class F>
+constexpr std::size_t fixture_max_idle_connections() {
+  if constexpr (requires { { F::max_idle_connections } -> std::convertible_to<std::size_t>; })
+    return static_cast<std::size_t>(F::max_idle_connections);
+  else
+    return 0;
 }
 
 template <class F>
@@ -1177,6 +1189,56 @@ void redirect_not_followed_when_off() {
   DOCTEST_CHECK_MESSAGE(away->accepted() == 0, "a Location on another origin was visited with following off");
 }
 
+// --- connection pool ------------------------------------------------------------------------------------
+
+// `threads` threads (the fixture's max_idle_connections) each send one after another at the same time:
+// every send is answered, and a pool that keeps what it may reuse needs no more connections than threads.
+template <class F>
+void wire_pool_bounded() {
+  constexpr std::size_t bound = fixture_max_idle_connections<F>();
+  auto server = start_conformance_server([](const received_request& r) {
+    scripted_reply reply;
+    reply.headers = {{"Content-Type", "text/plain"}};
+    reply.body = r.method + " " + r.target + "|" + r.body;
+    return reply;
+  });
+  if (!server) return;
+  const conformance_target target = wire_target(*server);
+  typename F::transport_type transport = F::make(target);
+  constexpr int sends = 40;
+  std::atomic<int> right{0};
+  std::mutex mutex;
+  std::string first_wrong;
+  std::vector<std::thread> workers;
+  for (std::size_t t = 0; t < bound; ++t) {
+    workers.emplace_back([&, t] {
+      for (int i = 0; i < sends; ++i) {
+        const std::string id = std::to_string(t) + "-" + std::to_string(i);
+        const http_method method = i % 2 == 0 ? http_method::post : http_method::get;
+        const std::string body = method == http_method::post ? "body " + id : std::string{};
+        const auto r = conformance_send(
+            transport, conformance_request(method, server->url("/conformance/pool/" + id), body, std::chrono::seconds{10}));
+        const std::string expected = std::string{to_string(method)} + " /conformance/pool/" + id + "|" + body;
+        if (r && r->status == 200 && r->body == expected) {
+          ++right;
+          continue;
+        }
+        const std::lock_guard lock(mutex);
+        if (first_wrong.empty())
+          first_wrong = "send " + id + " got " + (r ? "HTTP " + std::to_string(r->status) + ": " + r->body : error_text(r.error()));
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  const int total = static_cast<int>(bound) * sends;
+  DOCTEST_CHECK_MESSAGE(right == total, right.load() << " of " << total << " sends got their own answer; first wrong: "
+                                                     << first_wrong);
+  DOCTEST_CHECK_MESSAGE(server->accepted() <= bound, bound << " threads sending " << sends << " requests each used "
+                                                           << server->accepted() << " connections; at most " << bound
+                                                           << " may be opened");
+  DOCTEST_CHECK(server->accepted() >= 1);
+}
+
 // --- protocol cases ---------------------------------------------------------------------------------------
 
 // Serves `backend` on the conformance server: each request as the emulator's send() answers it.
@@ -1464,6 +1526,11 @@ void run_transport_conformance() {
     }
     DOCTEST_SUBCASE("with following off, a 3xx comes back as it is and its Location is not visited") {
       detail::redirect_not_followed_when_off<F>();
+    }
+  }
+  if constexpr (detail::fixture_thread_safe<F>() && detail::fixture_max_idle_connections<F>() > 0) {
+    DOCTEST_SUBCASE("max_idle_connections threads sending at once are served over at most that many connections") {
+      detail::wire_pool_bounded<F>();
     }
   }
 }

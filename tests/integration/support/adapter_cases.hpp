@@ -14,17 +14,21 @@
 namespace apikeys_tests {
 
 /// A conformance fixture (apikeys/testing/transport_conformance.hpp) for a bundled adapter, which also
-/// tells the cases below its options type and how it counts what it keeps for reuse. Every option keeps
-/// its default, so that the suite checks what users get (redirects followed among it).
-template <class Transport, class Options, auto IdleCount, bool DecodesHeaderEscapes = false>
+/// tells the cases below its options type and how it counts what it keeps for reuse. `PoolLimit` is the
+/// options member that bounds the pool, set to `MaxIdle` for the suite's pool case; every other option
+/// keeps its default, so that the suite checks what users get (redirects followed among it).
+template <class Transport, class Options, auto IdleCount, auto PoolLimit, std::size_t MaxIdle,
+          bool DecodesHeaderEscapes = false>
 struct adapter_fixture {
   using transport_type = Transport;
   using options_type = Options;
   static constexpr bool thread_safe = true;
   static constexpr bool errors_name_origin = true;
   static constexpr bool decodes_response_header_escapes = DecodesHeaderEscapes;
+  static constexpr std::size_t max_idle_connections = MaxIdle;
   static Transport make(const apikeys::testing::conformance_target& target) {
     Options options;
+    options.*PoolLimit = MaxIdle;
     if (!target.follow_redirects) options.follow_redirects = false;
     return Transport{options};
   }
