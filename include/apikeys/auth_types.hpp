@@ -20,7 +20,7 @@ struct login_response {
 
 /// Where an app lives (docs/protocol.md section 6): every later HTTP call goes to `hostname`.
 struct location_response {
-  std::string hostname;     ///< scheme://authority, without a trailing '/'
+  std::string hostname;     ///< scheme://authority, then an optional path prefix; no trailing '/'
   std::string ws_hostname;
 };
 

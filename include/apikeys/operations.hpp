@@ -16,8 +16,8 @@
 
 namespace APIKEYS_NAMESPACE::ops {
 
-/// What every request shares: the host it goes to (scheme://authority, no trailing '/'), the bearer
-/// token it carries (empty for none), and its timeout.
+/// What every request shares: the host it goes to (scheme://authority, then an optional path prefix, no
+/// trailing '/'), the bearer token it carries (empty for none), and its timeout.
 struct request_context {
   std::string_view host;
   std::string_view token;

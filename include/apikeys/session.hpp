@@ -35,7 +35,7 @@ class session {
   const std::string& device_id() const noexcept { return device_id_; }
   /// The provider that made this session: "local-userpass", "api-key", "anon-user" or "custom-token".
   const std::string& provider() const noexcept { return provider_; }
-  /// scheme://authority that every call of this session goes to (the location answer's hostname).
+  /// scheme://authority[/prefix] that every call of this session goes to (the location answer's hostname).
   const std::string& host() const noexcept { return host_; }
 
   bool logged_in() const {

@@ -855,7 +855,7 @@ struct login_response {
 
 /// Where an app lives (docs/protocol.md section 6): every later HTTP call goes to `hostname`.
 struct location_response {
-  std::string hostname;     ///< scheme://authority, without a trailing '/'
+  std::string hostname;     ///< scheme://authority, then an optional path prefix; no trailing '/'
   std::string ws_hostname;
 };
 
@@ -1176,7 +1176,7 @@ class session {
   const std::string& device_id() const noexcept { return device_id_; }
   /// The provider that made this session: "local-userpass", "api-key", "anon-user" or "custom-token".
   const std::string& provider() const noexcept { return provider_; }
-  /// scheme://authority that every call of this session goes to (the location answer's hostname).
+  /// scheme://authority[/prefix] that every call of this session goes to (the location answer's hostname).
   const std::string& host() const noexcept { return host_; }
 
   bool logged_in() const {
@@ -1897,8 +1897,8 @@ inline void append_json_member(std::string& out, std::string_view key, std::stri
 // ---- end apikeys/detail/json_writer.hpp ----
 namespace APIKEYS_NAMESPACE::ops {
 
-/// What every request shares: the host it goes to (scheme://authority, no trailing '/'), the bearer
-/// token it carries (empty for none), and its timeout.
+/// What every request shares: the host it goes to (scheme://authority, then an optional path prefix, no
+/// trailing '/'), the bearer token it carries (empty for none), and its timeout.
 struct request_context {
   std::string_view host;
   std::string_view token;

@@ -21,9 +21,11 @@ using apikeys_tests::make_request;
 using apikeys_tests::recording_server;
 using apikeys_tests::require_transport_error;
 
-// cpp-httplib 0.11 percent-decodes every response header value (upstream issue #1789).
-struct httplib_fixture : apikeys_tests::adapter_fixture<httplib_transport, httplib_transport_options,
-                                                       &httplib_transport::idle_connections, true> {};
+// Four idle connections kept per origin, so the suite's pool case runs four threads. cpp-httplib 0.11
+// percent-decodes every response header value (upstream issue #1789).
+struct httplib_fixture
+    : apikeys_tests::adapter_fixture<httplib_transport, httplib_transport_options, &httplib_transport::idle_connections,
+                                     &httplib_transport_options::max_idle_per_origin, 4, true> {};
 
 }  // namespace
 

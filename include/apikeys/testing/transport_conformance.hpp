@@ -10,11 +10,17 @@
 //
 //   struct my_fixture {
 //     using transport_type = my_transport;        // what the suite sends through; may be a reference type
-//     static my_transport make(const apikeys::testing::conformance_target& target) { return my_transport{}; }
+//     static my_transport make(const apikeys::testing::conformance_target& target) {
+//       return my_transport{/* following redirects unless target.follow_redirects is false */};
+//     }
 //     // Optional settings, each with the default shown:
 //     // static constexpr bool in_process = false;  // true: the transport never opens a socket
 //     // static constexpr bool keep_alive = true;   // sequential requests share one connection
 //     // static constexpr bool thread_safe = false; // true: send() may run on several threads at once
+//     // static constexpr bool follows_redirects = true;  // false: the transport cannot follow redirects,
+//     //   so the redirect cases are not run (make may then ignore target.follow_redirects)
+//     // static constexpr std::size_t max_idle_connections = 0;  // N > 0, with thread_safe: N threads
+//     //   sending at once must be served over at most N connections (the pool keeps and reuses them)
 //     // static constexpr apikeys::errc truncated_body_error = apikeys::errc::connection_reset;
 //     //   what a connection closed before the response was complete (mid-body, or before any of it) gives
 //     // static constexpr std::chrono::milliseconds failure_slack{1000};  // see the failure bound below
@@ -35,7 +41,8 @@
 //   without a body arrives byte for byte (request line, every header name and value as given, exactly
 //   one Content-Length, the body); response header names and values, duplicates included, come back as
 //   sent; statuses 200, 201, 204, 301 with and without Location, 302, 303, 307 and 308 with Location,
-//   400, 401, 404, 409, 500 and 503 come back with their headers and bodies, and no redirect is followed;
+//   400, 401, 404, 409, 500 and 503 come back with their headers and bodies, and (with
+//   target.follow_redirects false) no redirect is followed;
 //   1 MiB bodies travel both ways (POST and PUT); empty bodies stay empty; a server slower than
 //   request.timeout, and a body trickling in slower than it allows, give errc::timeout within the failure
 //   bound (timeout x 4 + failure_slack); a connection closed in mid-body or before any response gives
@@ -47,7 +54,16 @@
 //   a name that is no HTTP token) is refused with errc::transport_error before anything goes out, naming
 //   the header; every error has a message, which quotes no request header value, body, or the URL's path
 //   and query (and with errors_name_origin, each failure to get an answer names the server's
-//   scheme://host:port).
+//   scheme://host:port). Unless follows_redirects is false, redirects are followed as browsers and
+//   .NET's HttpClient follow them: by default a 301 and a 308 are followed (308 keeping the method and
+//   the body, a POST answered 301 going on as a GET without one), with every other header and byte as
+//   sent and only the final answer's headers coming back; five redirects in one send are followed and a
+//   sixth (or a loop) is errc::too_many_redirects after six requests; Authorization, Proxy-Authorization
+//   and Cookie do not reach another origin (here, another port of 127.0.0.1) and do reach the same one;
+//   with target.follow_redirects false, 301, 302, 303, 307 and 308 come back as they are and no Location
+//   is visited. (A redirect from https to http must be refused too; the suite has no TLS server to show it.)
+//   With thread_safe and max_idle_connections N, N threads sending 40 requests each at once all get their
+//   own answers over at most N connections.
 // - apikeys_transport_protocol_conformance (any transport, in-process ones too): the .NET manual's story
 //   (register, log in, create, fetch, fetch all, disable, enable, log in with the key, delete, and the
 //   404, 401, 403 and 409 rows) through apikeys::basic_app_client over the fixture's transport must give
@@ -110,6 +126,9 @@ struct conformance_target {
   std::chrono::milliseconds short_timeout{300};
   /// Protocol cases only: the emulator that answers (behind base_url, or to forward to in-process).
   emulator* backend = nullptr;
+  /// Whether the transport `make` gives follows redirects. The suite sets it false where it checks that a
+  /// 3xx passes through untouched, so a fixture whose transport follows them must turn that off then.
+  bool follow_redirects = true;
 };
 
 /// A fixture: `transport_type` and `static transport_type make(const conformance_target&)`, giving a
@@ -139,6 +158,22 @@ constexpr bool fixture_keep_alive() {
     return static_cast<bool>(F::keep_alive);
   else
     return true;
+}
+
+template <class F>
+constexpr bool fixture_follows_redirects() {
+  if constexpr (requires { { F::follows_redirects } -> std::convertible_to<bool>; })
+    return static_cast<bool>(F::follows_redirects);
+  else
+    return true;
+}
+
+template <class F>
+constexpr std::size_t fixture_max_idle_connections() {
+  if constexpr (requires { { F::max_idle_connections } -> std::convertible_to<std::size_t>; })
+    return static_cast<std::size_t>(F::max_idle_connections);
+  else
+    return 0;
 }
 
 template <class F>
@@ -501,7 +536,8 @@ void wire_statuses() {
     return reply;
   });
   if (!server) return;
-  const conformance_target target = wire_target(*server);
+  conformance_target target = wire_target(*server);
+  target.follow_redirects = false;
   typename F::transport_type transport = F::make(target);
   struct status_case {
     int status;
@@ -901,6 +937,308 @@ void wire_unsendable_headers() {
   DOCTEST_CHECK_MESSAGE(server->accepted() == 0, "a request with an unsendable header went out");
 }
 
+// --- redirect cases (a fixture whose transport follows redirects) ----------------------------------------
+
+inline constexpr std::string_view redirect_prefix = "/conformance/redirect/";
+inline constexpr std::string_view chain_prefix = "/conformance/chain/";
+
+// The script of the redirect cases' servers. /conformance/redirect/<status>?to=<location> answers <status>
+// with that Location (the bytes after "to=", as they are); /conformance/chain/<n> redirects with 301 to
+// chain/<n-1>, and chain/1 to a landing; /conformance/loop redirects to itself; anything else is a landing
+// that echoes the method, target and body of the request it got.
+inline scripted_reply redirect_script(const received_request& r) {
+  scripted_reply reply;
+  const std::string_view target = r.target;
+  if (target.rfind(redirect_prefix, 0) == 0) {
+    reply.status = std::stoi(std::string{target.substr(redirect_prefix.size(), 3)});
+    const std::size_t to = target.find("?to=");
+    if (to != std::string_view::npos) reply.headers.push_back({"Location", std::string{target.substr(to + 4)}});
+    reply.headers.push_back({"X-Conformance-Hop", "redirect"});
+    reply.headers.push_back({"Content-Type", "text/plain"});
+    reply.body = "redirecting";
+    return reply;
+  }
+  if (target.rfind(chain_prefix, 0) == 0 || target == "/conformance/loop") {
+    const int left = target == "/conformance/loop" ? 0 : std::stoi(std::string{target.substr(chain_prefix.size())});
+    reply.status = 301;
+    const std::string next = left == 0   ? std::string{target}
+                             : left == 1 ? std::string{"/conformance/landing/chain"}
+                                         : std::string{chain_prefix} + std::to_string(left - 1);
+    reply.headers = {{"Location", next}, {"X-Conformance-Hop", "chain"}};
+    return reply;
+  }
+  reply.headers = {{"Content-Type", "application/octet-stream"}, {"X-Conformance-Landing", r.method}};
+  reply.body = r.method + " " + r.target + "|" + r.body;
+  return reply;
+}
+
+// The request `got` is the one sent as `method` with `body` to `target`, head and body byte for byte.
+inline void check_hop_arrived(const received_request& got, http_method method, std::string_view target,
+                              const std::vector<http_header>& headers, std::string_view body, int port) {
+  DOCTEST_CHECK_MESSAGE(got.method == to_string(method), "the hop went out as " << got.method << ", not "
+                                                                                << to_string(method));
+  DOCTEST_CHECK_MESSAGE(got.target == target, "the hop asked for " << got.target << ", not " << target);
+  DOCTEST_CHECK(got.version == "HTTP/1.1");
+  check_headers_arrived(headers, got);
+  const std::string host = "127.0.0.1:" + std::to_string(port);
+  DOCTEST_CHECK_MESSAGE((has_exact_header(got.headers, "Host", host) || has_exact_header(got.headers, "host", host)),
+                        "no 'Host: " << host << "'; headers: " << header_text(got.headers));
+  check_body_arrived(body, got);
+}
+
+// The answer is the landing's, for a request that arrived there as `method` with `body`, and nothing of
+// the redirect's own answer came along.
+inline void check_landing_answer(const http_response& r, http_method method, std::string_view target,
+                                 std::string_view body) {
+  DOCTEST_CHECK(r.status == 200);
+  const std::string expected = std::string{to_string(method)} + " " + std::string{target} + "|" + std::string{body};
+  const bool same = r.body == expected;
+  DOCTEST_CHECK_MESSAGE(same, "the landing's answer came back as " << byte_difference(r.body, expected));
+  DOCTEST_CHECK_MESSAGE(has_exact_header(r.headers, "X-Conformance-Landing", to_string(method)),
+                        "the landing's header did not come back; headers: " << header_text(r.headers));
+  DOCTEST_CHECK_MESSAGE(find_header(r.headers, "X-Conformance-Hop") == nullptr,
+                        "a header of the redirect came back with the final answer: " << header_text(r.headers));
+}
+
+template <class F>
+void redirect_followed_by_default() {
+  auto server = start_conformance_server(redirect_script);
+  if (!server) return;
+  const conformance_target target = wire_target(*server);
+  typename F::transport_type transport = F::make(target);
+  const std::string json = "{\"name\":\"conformance-key\"}";
+  struct hop_case {
+    int status;
+    http_method method;
+    std::string body;
+    http_method landing_method;  // what the followed hop must be
+    bool body_kept;
+  };
+  const hop_case cases[] = {
+      {301, http_method::get, "", http_method::get, true},
+      {308, http_method::get, "", http_method::get, true},
+      {308, http_method::post, json, http_method::post, true},
+      {308, http_method::put, conformance_bytes(4099, 3), http_method::put, true},
+      {308, http_method::delete_, "", http_method::delete_, true},
+      // As browsers and .NET do: a POST answered 301 is followed as a GET without a body.
+      {301, http_method::post, json, http_method::get, false},
+  };
+  std::size_t count = 0;
+  for (const hop_case& c : cases) {
+    DOCTEST_INFO(to_string(c.method) << " with " << c.body.size() << " body bytes, answered " << c.status);
+    const std::string landing = "/conformance/landing/" + std::to_string(c.status) + "?from=" +
+                                std::string{to_string(c.method)};
+    const std::string first = std::string{redirect_prefix} + std::to_string(c.status) + "?to=" + landing;
+    const http_request request = conformance_request(c.method, server->url(first), c.body, target.request_timeout);
+    const auto r = conformance_send(transport, request);
+    if (!answered(r)) return;
+    count += 2;
+    const auto requests = server->requests();
+    if (requests.size() != count) {
+      DOCTEST_FAIL_CHECK("the server received " << requests.size() << " requests, expected " << count
+                                                << ": the redirect and the hop it names");
+      return;
+    }
+    check_hop_arrived(requests[count - 2], c.method, first, request.headers, c.body, server->port());
+    // A body-less GET made of a POST need not keep the body's Content-Type; everything else arrives as sent.
+    std::vector<http_header> kept = request.headers;
+    if (!c.body_kept)
+      kept.erase(std::remove_if(kept.begin(), kept.end(),
+                                [](const http_header& h) { return ::apikeys::detail::iequals(h.name, "Content-Type"); }),
+                 kept.end());
+    const std::string landing_body = c.body_kept ? c.body : std::string{};
+    check_hop_arrived(requests[count - 1], c.landing_method, landing, kept, landing_body, server->port());
+    check_landing_answer(*r, c.landing_method, landing, landing_body);
+  }
+}
+
+template <class F>
+void redirect_limit() {
+  auto server = start_conformance_server(redirect_script);
+  if (!server) return;
+  const conformance_target target = wire_target(*server);
+  typename F::transport_type transport = F::make(target);
+
+  // Five redirects: chain/5 to chain/1, then the landing; six requests in all.
+  const http_request five =
+      conformance_request(http_method::get, server->url(std::string{chain_prefix} + "5"), "", target.request_timeout);
+  const auto r = conformance_send(transport, five);
+  if (!answered(r)) return;
+  check_landing_answer(*r, http_method::get, "/conformance/landing/chain", "");
+  auto requests = server->requests();
+  DOCTEST_CHECK_MESSAGE(requests.size() == 6, "five redirects took " << requests.size() << " requests, not 6");
+  for (std::size_t i = 0; i < std::min<std::size_t>(requests.size(), 5); ++i)
+    DOCTEST_CHECK(requests[i].target == std::string{chain_prefix} + std::to_string(5 - i));
+
+  // Six: the sixth 3xx (from chain/1) is not followed.
+  std::size_t before = requests.size();
+  const http_request six =
+      conformance_request(http_method::get, server->url(std::string{chain_prefix} + "6"), "", target.request_timeout);
+  const timed_answer sixth = timed_send(transport, six);
+  check_failure<F>(sixth.answer, {errc::too_many_redirects}, six);
+  DOCTEST_CHECK_MESSAGE(server->request_count() - before == 6,
+                        "a send with six redirects made " << server->request_count() - before
+                                                          << " requests; the sixth redirect must not be followed");
+  check_noticed_in_time<F>(sixth.elapsed);
+
+  // A Location naming itself ends the same way, after the same number of requests.
+  before = server->request_count();
+  const http_request loop = conformance_request(http_method::get, server->url("/conformance/loop"), "", target.request_timeout);
+  const timed_answer looped = timed_send(transport, loop);
+  check_failure<F>(looped.answer, {errc::too_many_redirects}, loop);
+  DOCTEST_CHECK_MESSAGE(server->request_count() - before == 6,
+                        "a redirect loop made " << server->request_count() - before << " requests, not 6");
+  check_noticed_in_time<F>(looped.elapsed);
+}
+
+inline bool credential_header(std::string_view name) noexcept {
+  return ::apikeys::detail::iequals(name, "Authorization") || ::apikeys::detail::iequals(name, "Proxy-Authorization") ||
+         ::apikeys::detail::iequals(name, "Cookie");
+}
+
+template <class F>
+void redirect_credentials() {
+  auto home = start_conformance_server(redirect_script);
+  auto away = start_conformance_server(redirect_script);
+  if (!home || !away) return;
+  const conformance_target target = wire_target(*home);
+  typename F::transport_type transport = F::make(target);
+  const std::string json = "{\"name\":\"conformance-key\"}";
+  const auto request_to = [&](std::string_view location) {
+    http_request request = conformance_request(http_method::post,
+                                               home->url(std::string{redirect_prefix} + "307?to=" + std::string{location}),
+                                               json, target.request_timeout);
+    request.headers.push_back({"Cookie", "session=conformance-cookie-7b3f"});
+    request.headers.push_back({"Proxy-Authorization", "Basic conformance-proxy-2c8d"});
+    request.headers.push_back({"X-Conformance-Kept", "kept-value-91e4"});
+    return request;
+  };
+
+  DOCTEST_SUBCASE("to another port of the same host: another origin") {
+    const std::string landing = "/conformance/landing/away";
+    const http_request request = request_to(away->url(landing));
+    const auto r = conformance_send(transport, request);
+    if (!answered(r)) return;
+    const auto first = last_request(*home, 1);
+    const auto got = last_request(*away, 1);
+    if (!first || !got) return;
+    check_hop_arrived(*first, http_method::post, url_target(request.url), request.headers, json, home->port());
+    std::vector<http_header> kept;
+    for (const auto& h : request.headers)
+      if (!credential_header(h.name)) kept.push_back(h);
+    check_hop_arrived(*got, http_method::post, landing, kept, json, away->port());
+    for (const std::string_view name : {"Authorization", "Proxy-Authorization", "Cookie"})
+      DOCTEST_CHECK_MESSAGE(header_count(got->headers, name) == 0,
+                            name << " followed the redirect to another origin; headers: " << header_text(got->headers));
+    for (const std::string_view secret : {"conformance.token", "conformance-cookie", "conformance-proxy"})
+      DOCTEST_CHECK_MESSAGE(got->raw.find(secret) == std::string::npos,
+                            "a credential reached the other origin: " << secret);
+    check_landing_answer(*r, http_method::post, landing, json);
+  }
+  DOCTEST_SUBCASE("to the same origin") {
+    const std::string landing = "/conformance/landing/home";
+    for (const std::string& location : {landing, home->url(landing)}) {
+      DOCTEST_INFO("Location: " << location);
+      const http_request request = request_to(location);
+      const auto r = conformance_send(transport, request);
+      if (!answered(r)) return;
+      const auto requests = home->requests();
+      if (requests.size() < 2) {
+        DOCTEST_FAIL_CHECK("the redirect was not followed");
+        return;
+      }
+      check_hop_arrived(requests.back(), http_method::post, landing, request.headers, json, home->port());
+      check_landing_answer(*r, http_method::post, landing, json);
+    }
+    DOCTEST_CHECK(home->request_count() == 4);
+    DOCTEST_CHECK(away->request_count() == 0);
+  }
+}
+
+template <class F>
+void redirect_not_followed_when_off() {
+  auto home = start_conformance_server(redirect_script);
+  auto away = start_conformance_server(redirect_script);
+  if (!home || !away) return;
+  conformance_target target = wire_target(*home);
+  target.follow_redirects = false;
+  typename F::transport_type transport = F::make(target);
+  std::size_t count = 0;
+  for (const int status : {301, 302, 303, 307, 308}) {
+    for (const bool other_origin : {false, true}) {
+      DOCTEST_INFO(status << (other_origin ? " to another origin" : " to the same origin"));
+      const std::string location =
+          other_origin ? away->url("/conformance/landing/away") : std::string{"/conformance/landing/home"};
+      const std::string first = std::string{redirect_prefix} + std::to_string(status) + "?to=" + location;
+      const http_request request =
+          conformance_request(http_method::post, home->url(first), "{\"name\":\"k\"}", target.request_timeout);
+      const auto r = conformance_send(transport, request);
+      if (!answered(r)) return;
+      ++count;
+      const auto got = last_request(*home, count);
+      if (!got) return;
+      check_hop_arrived(*got, http_method::post, first, request.headers, request.body, home->port());
+      DOCTEST_CHECK(r->status == status);
+      DOCTEST_CHECK_MESSAGE(has_exact_header(r->headers, "Location", location),
+                            "the Location did not come back as sent; headers: " << header_text(r->headers));
+      DOCTEST_CHECK_MESSAGE(has_exact_header(r->headers, "X-Conformance-Hop", "redirect"),
+                            "the 3xx's own headers did not come back; headers: " << header_text(r->headers));
+      DOCTEST_CHECK(r->body == "redirecting");
+    }
+  }
+  DOCTEST_CHECK_MESSAGE(away->accepted() == 0, "a Location on another origin was visited with following off");
+}
+
+// --- connection pool ------------------------------------------------------------------------------------
+
+// `threads` threads (the fixture's max_idle_connections) each send one after another at the same time:
+// every send is answered, and a pool that keeps what it may reuse needs no more connections than threads.
+template <class F>
+void wire_pool_bounded() {
+  constexpr std::size_t bound = fixture_max_idle_connections<F>();
+  auto server = start_conformance_server([](const received_request& r) {
+    scripted_reply reply;
+    reply.headers = {{"Content-Type", "text/plain"}};
+    reply.body = r.method + " " + r.target + "|" + r.body;
+    return reply;
+  });
+  if (!server) return;
+  const conformance_target target = wire_target(*server);
+  typename F::transport_type transport = F::make(target);
+  constexpr int sends = 40;
+  std::atomic<int> right{0};
+  std::mutex mutex;
+  std::string first_wrong;
+  std::vector<std::thread> workers;
+  for (std::size_t t = 0; t < bound; ++t) {
+    workers.emplace_back([&, t] {
+      for (int i = 0; i < sends; ++i) {
+        const std::string id = std::to_string(t) + "-" + std::to_string(i);
+        const http_method method = i % 2 == 0 ? http_method::post : http_method::get;
+        const std::string body = method == http_method::post ? "body " + id : std::string{};
+        const auto r = conformance_send(
+            transport, conformance_request(method, server->url("/conformance/pool/" + id), body, std::chrono::seconds{10}));
+        const std::string expected = std::string{to_string(method)} + " /conformance/pool/" + id + "|" + body;
+        if (r && r->status == 200 && r->body == expected) {
+          ++right;
+          continue;
+        }
+        const std::lock_guard lock(mutex);
+        if (first_wrong.empty())
+          first_wrong = "send " + id + " got " + (r ? "HTTP " + std::to_string(r->status) + ": " + r->body : error_text(r.error()));
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  const int total = static_cast<int>(bound) * sends;
+  DOCTEST_CHECK_MESSAGE(right == total, right.load() << " of " << total << " sends got their own answer; first wrong: "
+                                                     << first_wrong);
+  DOCTEST_CHECK_MESSAGE(server->accepted() <= bound, bound << " threads sending " << sends << " requests each used "
+                                                           << server->accepted() << " connections; at most " << bound
+                                                           << " may be opened");
+  DOCTEST_CHECK(server->accepted() >= 1);
+}
+
 // --- protocol cases ---------------------------------------------------------------------------------------
 
 // Serves `backend` on the conformance server: each request as the emulator's send() answers it.
@@ -1149,7 +1487,7 @@ void run_transport_conformance() {
                 "in_process fixture invoke only apikeys_transport_protocol_conformance");
   DOCTEST_SUBCASE("methods and bodies arrive intact") { detail::wire_methods_and_bodies<F>(); }
   DOCTEST_SUBCASE("header names and values arrive intact both ways") { detail::wire_headers<F>(); }
-  DOCTEST_SUBCASE("status codes, their headers and bodies pass through; 3xx is not followed") {
+  DOCTEST_SUBCASE("status codes, their headers and bodies pass through; with following off, 3xx is not followed") {
     detail::wire_statuses<F>();
   }
   DOCTEST_SUBCASE("1 MiB bodies arrive intact both ways") { detail::wire_large_bodies<F>(); }
@@ -1175,6 +1513,25 @@ void run_transport_conformance() {
   }
   DOCTEST_SUBCASE("a header that cannot be sent as written is refused before anything goes out") {
     detail::wire_unsendable_headers<F>();
+  }
+  if constexpr (detail::fixture_follows_redirects<F>()) {
+    DOCTEST_SUBCASE("redirects are followed by default: 301 and 308, 308 keeping method and body") {
+      detail::redirect_followed_by_default<F>();
+    }
+    DOCTEST_SUBCASE("five redirects are followed, a sixth is errc::too_many_redirects") {
+      detail::redirect_limit<F>();
+    }
+    DOCTEST_SUBCASE("Authorization, Proxy-Authorization and Cookie stay behind when the origin changes, not otherwise") {
+      detail::redirect_credentials<F>();
+    }
+    DOCTEST_SUBCASE("with following off, a 3xx comes back as it is and its Location is not visited") {
+      detail::redirect_not_followed_when_off<F>();
+    }
+  }
+  if constexpr (detail::fixture_thread_safe<F>() && detail::fixture_max_idle_connections<F>() > 0) {
+    DOCTEST_SUBCASE("max_idle_connections threads sending at once are served over at most that many connections") {
+      detail::wire_pool_bounded<F>();
+    }
   }
 }
 

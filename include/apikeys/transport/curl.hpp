@@ -32,8 +32,8 @@ struct curl_transport_options {
   /// certificate and name https does NOT check; never a global switch.
   std::vector<std::string> insecure_hosts;
   std::size_t max_idle_handles = 8;     ///< easy handles kept for reuse, each with its own connections
-  bool follow_redirects = false;        ///< off: every 3xx reaches the caller as a response
-  std::size_t max_redirects = 10;       ///< more in one send is errc::too_many_redirects
+  bool follow_redirects = true;         ///< as browsers and .NET's HttpClient; off: every 3xx reaches the caller
+  std::size_t max_redirects = 5;        ///< followed in one send; one more 3xx is errc::too_many_redirects
   bool use_environment_proxy = false;   ///< off: http_proxy, https_proxy and ALL_PROXY are ignored
 };
 
@@ -300,7 +300,7 @@ inline transport_error map_curl_error(CURLcode code, const char* error_buffer, c
 }  // namespace detail
 
 /// A Transport over libcurl (7.68 or later): http and https, HTTP/1.1, a pool of reused easy handles and
-/// their keep-alive connections, timeouts from each request, no redirects followed unless asked.
+/// their keep-alive connections, timeouts from each request, redirects followed as browsers follow them.
 ///
 /// - URL: `http[s]://host[:port][/path][?query]`, already percent-encoded; `#fragment` is not sent. A URL
 ///   it cannot use (another scheme, user information, a bad port, spaces or non-ASCII bytes) is
@@ -315,9 +315,12 @@ inline transport_error map_curl_error(CURLcode code, const char* error_buffer, c
 /// - Response headers keep the names, values (without surrounding blanks) and order as received, an empty
 ///   value included; with redirects followed, only the final response's. The body has at least 64 bytes
 ///   of spare capacity, for simdjson.
-/// - Redirects, with options.follow_redirects: a 301, 302, 303, 307 or 308 with a Location is followed, up
-///   to options.max_redirects times; Authorization, Proxy-Authorization and Cookie stay behind once the
-///   origin changes, and 303 (or 301 and 302 after a POST) becomes a GET without a body.
+/// - Redirects (options.follow_redirects, on by default): a 301, 302, 303, 307 or 308 with a Location is
+///   followed, up to options.max_redirects (5) times, and one more is errc::too_many_redirects; a redirect
+///   from https to http is never followed, it is errc::tls_error; Authorization, Proxy-Authorization and
+///   Cookie stay behind once the origin (scheme, host, port) changes, and 303 (or 301 and 302 after a
+///   POST) becomes a GET without a body; 307 and 308 keep the method and the body. With following off,
+///   every 3xx reaches the caller as a response.
 /// - https: the peer's chain and host name are verified (against options.ca_bundle_path when set), except
 ///   for hosts listed in options.insecure_hosts. Redirects are followed by the transport itself, hop by
 ///   hop, so that each hop gets the verification its own host calls for.
@@ -374,6 +377,7 @@ class curl_transport {
         return unexpected{detail::redirects_exhausted_error(redirects, url->origin())};
       auto next = detail::parse_curl_url(next_url);
       if (!next) return unexpected{detail::bad_redirect_error(next.error())};
+      if (detail::https_downgrade(*url, *next)) return unexpected{detail::https_downgrade_error(*url, *next)};
       if (next->origin() != url->origin()) current.cross_origin = true;
       current.redirected(status);
       url = std::move(next);

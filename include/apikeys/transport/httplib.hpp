@@ -34,8 +34,8 @@ struct httplib_transport_options {
   /// certificate and name https does NOT check; never a global switch.
   std::vector<std::string> insecure_hosts;
   std::size_t max_idle_per_origin = 8;  ///< idle keep-alive connections kept per scheme+host+port
-  bool follow_redirects = false;        ///< off: every 3xx reaches the caller as a response
-  std::size_t max_redirects = 10;       ///< more in one send is errc::too_many_redirects
+  bool follow_redirects = true;         ///< as browsers and .NET's HttpClient; off: every 3xx reaches the caller
+  std::size_t max_redirects = 5;        ///< followed in one send; one more 3xx is errc::too_many_redirects
 };
 
 namespace detail {
@@ -323,7 +323,7 @@ inline transport_error map_httplib_error(httplib::Error e, const std::string& or
 }  // namespace detail
 
 /// A Transport over cpp-httplib 0.11: http and https (when httplib has OpenSSL support), keep-alive,
-/// TCP_NODELAY, timeouts from each request, no redirects followed unless asked.
+/// TCP_NODELAY, timeouts from each request, redirects followed as browsers follow them.
 ///
 /// - https: the server's certificate chain is verified against options.ca_bundle_path (or OpenSSL's
 ///   default trust store) and its name against the URL's host, for every host but those listed in
@@ -343,9 +343,13 @@ inline transport_error map_httplib_error(httplib::Error e, const std::string& or
 /// - Response headers keep the names and values as received, sorted by name (httplib keeps no other
 ///   order); httplib 0.11 drops a header whose value is empty. The body has at least 64 bytes of spare
 ///   capacity, for simdjson.
-/// - Redirects, with options.follow_redirects: a 301, 302, 303, 307 or 308 with a Location is followed, up
-///   to options.max_redirects times; Authorization, Proxy-Authorization and Cookie stay behind once the origin
-///   changes, and 303 (or 301 and 302 after a POST) becomes a GET without a body.
+/// - Redirects (options.follow_redirects, on by default): a 301, 302, 303, 307 or 308 with a Location is
+///   followed, up to options.max_redirects (5) times, and one more is errc::too_many_redirects; a redirect
+///   from https to http is never followed, it is errc::tls_error; Authorization, Proxy-Authorization and
+///   Cookie stay behind once the origin (scheme, host, port) changes, and 303 (or 301 and 302 after a
+///   POST) becomes a GET without a body; 307 and 308 keep the method and the body. Each hop connects
+///   (and verifies, or not, per options.insecure_hosts) for its own host. With following off, every 3xx
+///   reaches the caller as a response.
 /// - A pooled connection is checked by httplib before reuse and replaced if the server closed it; a
 ///   request that fails on a connection anyway is not retried, as it may have been applied.
 ///
@@ -392,6 +396,7 @@ class httplib_transport {
         return unexpected{detail::redirects_exhausted_error(redirects, url->origin())};
       auto next = detail::resolve_httplib_location(*url, *location);
       if (!next) return unexpected{detail::bad_redirect_error(next.error())};
+      if (detail::https_downgrade(*url, *next)) return unexpected{detail::https_downgrade_error(*url, *next)};
       if (next->origin() != url->origin()) current.cross_origin = true;
       current.redirected(status);
       url = std::move(next);

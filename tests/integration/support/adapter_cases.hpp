@@ -14,15 +14,24 @@
 namespace apikeys_tests {
 
 /// A conformance fixture (apikeys/testing/transport_conformance.hpp) for a bundled adapter, which also
-/// tells the cases below its options type and how it counts what it keeps for reuse.
-template <class Transport, class Options, auto IdleCount, bool DecodesHeaderEscapes = false>
+/// tells the cases below its options type and how it counts what it keeps for reuse. `PoolLimit` is the
+/// options member that bounds the pool, set to `MaxIdle` for the suite's pool case; every other option
+/// keeps its default, so that the suite checks what users get (redirects followed among it).
+template <class Transport, class Options, auto IdleCount, auto PoolLimit, std::size_t MaxIdle,
+          bool DecodesHeaderEscapes = false>
 struct adapter_fixture {
   using transport_type = Transport;
   using options_type = Options;
   static constexpr bool thread_safe = true;
   static constexpr bool errors_name_origin = true;
   static constexpr bool decodes_response_header_escapes = DecodesHeaderEscapes;
-  static Transport make(const apikeys::testing::conformance_target&) { return Transport{}; }
+  static constexpr std::size_t max_idle_connections = MaxIdle;
+  static Transport make(const apikeys::testing::conformance_target& target) {
+    Options options;
+    options.*PoolLimit = MaxIdle;
+    if (!target.follow_redirects) options.follow_redirects = false;
+    return Transport{options};
+  }
   static std::size_t idle(const Transport& transport) { return (transport.*IdleCount)(); }
 };
 
@@ -54,8 +63,9 @@ TEST_CASE_TEMPLATE_DEFINE("what a bundled adapter does beyond the conformance su
     apikeys_tests::check_sequential_requests_share_a_connection(transport);
     CHECK(A::idle(transport) == 1);
   }
-  SUBCASE("3xx is not followed by default") {
-    CHECK_FALSE(options_type{}.follow_redirects);
+  SUBCASE("redirects are followed by default, five at most, as browsers and .NET's HttpClient do") {
+    CHECK(options_type{}.follow_redirects);
+    CHECK(options_type{}.max_redirects == 5);
   }
   SUBCASE("with follow_redirects, redirects are followed within the bound and credentials stay home") {
     options_type options;
@@ -80,6 +90,14 @@ TEST_CASE_TEMPLATE_DEFINE("what a bundled adapter does beyond the conformance su
     options.ca_bundle_path = server.pem().cert;
     transport_type transport(options);
     apikeys_tests::check_ca_bundle_trusted(transport, server);
+  }
+  SUBCASE("https: each redirect hop is verified, or not, for its own host") {
+    const apikeys_tests::tls_echo_server server("apikeys_adapter_test");
+    apikeys_tests::check_tls_trust_per_hop<transport_type, options_type>(server);
+  }
+  SUBCASE("https: a redirect to plain http is refused with errc::tls_error, the http server never asked") {
+    const apikeys_tests::tls_echo_server server("apikeys_adapter_test");
+    apikeys_tests::check_https_to_http_redirect_refused<transport_type, options_type>(server);
   }
   SUBCASE("https: a CA bundle that cannot be read is a TLS error") {
     const apikeys_tests::tls_echo_server server("apikeys_adapter_test");

@@ -274,7 +274,7 @@ struct pem_files {
 };
 
 /// An https loopback_server with loopback_cert that answers "secure <body>" and counts the client ports it
-/// saw; /to-ip redirects to its own 127.0.0.1 URL.
+/// saw; /to-ip redirects to its own 127.0.0.1 URL, /redirect?to=<url> to that URL.
 class tls_echo_server {
  public:
   explicit tls_echo_server(std::string_view prefix) : pem_(prefix), server_(handler(), server_options(pem_)) {
@@ -304,6 +304,10 @@ class tls_echo_server {
       }
       if (req.path == "/to-ip") {
         res.set_redirect(server_.url("/"), 302);
+        return;
+      }
+      if (req.path == "/redirect") {
+        res.set_redirect(req.get_param_value("to"), 302);
         return;
       }
       res.set_content("secure " + req.body, "text/plain");
@@ -580,6 +584,85 @@ void check_redirects_followed(Transport& transport) {
   r = transport.send(make_request(http_method::get, server.url("/ftp")));
   require_transport_error(r, errc::transport_error);
   CHECK(r.error().message.find("secret-file") == std::string::npos);
+}
+
+/// Each hop of an https send is verified, or not, for its own host: insecure_hosts naming the first host
+/// does not carry over to the next, and naming only the next one lets that one through. `Options` is the
+/// adapter's options type.
+template <class Transport, class Options>
+void check_tls_trust_per_hop(const tls_echo_server& server) {
+  using apikeys::http_method;
+  // The certificate names 127.0.0.1 only, so "localhost" is accepted only when it is listed as insecure.
+  const std::string by_name = "https://localhost:" + std::to_string(server.port());
+  {
+    Options options;
+    options.insecure_hosts = {"localhost"};
+    Transport transport(options);
+    CHECK(transport.options().follow_redirects);
+    // Unverified localhost redirects to 127.0.0.1, which is verified (against the default store) and refused.
+    require_transport_error(transport.send(make_request(http_method::get, by_name + "/to-ip")), apikeys::errc::tls_error);
+  }
+  const std::string to_localhost = server.url("/redirect?to=" + by_name + "/");
+  {
+    // 127.0.0.1 is trusted through the bundle; localhost, the second hop, only through insecure_hosts.
+    Options options;
+    options.ca_bundle_path = server.pem().cert;
+    options.insecure_hosts = {"localhost"};
+    Transport transport(options);
+    const auto r = transport.send(make_request(http_method::put, to_localhost, "x"));
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->body == "secure x");
+  }
+  {
+    Options options;
+    options.ca_bundle_path = server.pem().cert;
+    Transport transport(options);
+    const auto r = transport.send(make_request(http_method::put, to_localhost, "x"));
+    require_transport_error(r, apikeys::errc::tls_error);
+    CHECK_MESSAGE(r.error().message.find(by_name) != std::string::npos, r.error().message);
+  }
+}
+
+/// A redirect from https to http is refused with errc::tls_error before anything goes to the http server;
+/// with following off the 302 itself comes back. `Options` is the adapter's options type.
+template <class Transport, class Options>
+void check_https_to_http_redirect_refused(const tls_echo_server& server) {
+  using apikeys::http_method;
+  std::mutex mutex;
+  std::size_t plain_requests = 0;
+  loopback_server plain([&](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mutex);
+    ++plain_requests;
+    res.set_content("plain", "text/plain");
+  });
+  REQUIRE(plain.url().rfind("http://127.0.0.1:", 0) == 0);
+  const std::string landing = plain.url("/landing-secret-path");
+  Options options;
+  options.ca_bundle_path = server.pem().cert;
+  for (const http_method method : {http_method::get, http_method::post}) {
+    CAPTURE(to_string(method));
+    Transport transport(options);
+    const auto r = transport.send(make_request(method, server.url("/redirect?to=" + landing), "data"));
+    require_transport_error(r, apikeys::errc::tls_error);
+    CHECK_MESSAGE(r.error().message.find("https://127.0.0.1:" + std::to_string(server.port())) != std::string::npos,
+                  r.error().message);
+    CHECK_MESSAGE(r.error().message.find("http://127.0.0.1:" + std::to_string(plain.port())) != std::string::npos,
+                  r.error().message);
+    CHECK(r.error().message.find("landing-secret-path") == std::string::npos);
+  }
+  {
+    Options off = options;
+    off.follow_redirects = false;
+    Transport transport(off);
+    const auto r = transport.send(make_request(http_method::get, server.url("/redirect?to=" + landing)));
+    REQUIRE(r);
+    CHECK(r->status == 302);
+    const std::string* location = header(*r, "Location");
+    CHECK((location != nullptr && *location == landing));
+  }
+  std::lock_guard<std::mutex> lock(mutex);
+  CHECK(plain_requests == 0);
 }
 
 template <class Transport>

@@ -163,6 +163,15 @@ inline transport_error redirects_exhausted_error(std::size_t redirects, const st
 inline transport_error bad_redirect_error(const transport_error& url_problem) {
   return {errc::transport_error, "redirect to an " + url_problem.message};
 }
+/// A redirect from https to plain http is never followed: the request (and what it carries) would travel
+/// unencrypted. It is a TLS error, since what failed is the protection the caller asked for.
+inline transport_error https_downgrade_error(const http_endpoint& from, const http_endpoint& to) {
+  return {errc::tls_error, "refused a redirect from " + from.origin() + " to plain http at " + to.origin()};
+}
+/// Whether a redirect from `from` to `to` would give up TLS.
+constexpr bool https_downgrade(const http_endpoint& from, const http_endpoint& to) noexcept {
+  return from.https && !to.https;
+}
 
 // A hostile Content-Length must not make us allocate gigabytes before a byte of body arrives.
 inline constexpr std::size_t max_body_reserve = std::size_t{64} << 20;
