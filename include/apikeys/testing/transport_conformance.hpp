@@ -869,38 +869,52 @@ void concurrent_share(T& shared, T& own, const conformance_server& server, int t
   }
 }
 
-template <class F>
-void wire_concurrent_sends() {
-  auto server = start_conformance_server([](const received_request& r) {
+// A server that answers every request with "<METHOD> <target>|<body>".
+inline auto start_echo_server() {
+  return start_conformance_server([](const received_request& r) {
     scripted_reply reply;
     reply.headers = {{"Content-Type", "text/plain"}};
     reply.body = r.method + " " + r.target + "|" + r.body;
     return reply;
   });
-  if (!server) return;
-  const conformance_target target = wire_target(*server);
-  typename F::transport_type transport = F::make(target);
-  using transport_object = std::remove_reference_t<typename F::transport_type>;
-  constexpr int threads = 8;
-  constexpr int sends = 50;
+}
+
+// `threads` threads send `sends` requests each at the same time, half of each thread's through a copy of
+// the transport when `through_copies` and it can be copied: every send must get its own answer.
+template <class Transport>
+void send_from_threads(Transport& transport, const conformance_server& server, int threads, int sends,
+                       bool through_copies) {
+  using transport_object = std::remove_reference_t<Transport>;
   std::atomic<int> right{0};
   std::mutex mutex;
   std::string first_wrong;
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
-      // Half of each thread's sends go through a copy of the transport, when it can be copied.
       if constexpr (std::is_copy_constructible_v<transport_object>) {
-        transport_object copy = transport;
-        concurrent_share(transport, copy, *server, t, sends, right, mutex, first_wrong);
-      } else {
-        concurrent_share(transport, transport, *server, t, sends, right, mutex, first_wrong);
+        if (through_copies) {
+          transport_object copy = transport;
+          concurrent_share(transport, copy, server, t, sends, right, mutex, first_wrong);
+          return;
+        }
       }
+      concurrent_share(transport, transport, server, t, sends, right, mutex, first_wrong);
     });
   }
   for (auto& worker : workers) worker.join();
   DOCTEST_CHECK_MESSAGE(right == threads * sends, right.load() << " of " << threads * sends
                                                                << " sends got their own answer; first wrong: " << first_wrong);
+}
+
+template <class F>
+void wire_concurrent_sends() {
+  auto server = start_echo_server();
+  if (!server) return;
+  const conformance_target target = wire_target(*server);
+  typename F::transport_type transport = F::make(target);
+  constexpr int threads = 8;
+  constexpr int sends = 50;
+  send_from_threads(transport, *server, threads, sends, true);
   if constexpr (fixture_keep_alive<F>()) {
     DOCTEST_CHECK_MESSAGE(server->accepted() < std::size_t{threads * sends / 4},
                           threads * sends << " sends used " << server->accepted() << " connections: few were reused");
@@ -1196,43 +1210,12 @@ void redirect_not_followed_when_off() {
 template <class F>
 void wire_pool_bounded() {
   constexpr std::size_t bound = fixture_max_idle_connections<F>();
-  auto server = start_conformance_server([](const received_request& r) {
-    scripted_reply reply;
-    reply.headers = {{"Content-Type", "text/plain"}};
-    reply.body = r.method + " " + r.target + "|" + r.body;
-    return reply;
-  });
+  auto server = start_echo_server();
   if (!server) return;
   const conformance_target target = wire_target(*server);
   typename F::transport_type transport = F::make(target);
   constexpr int sends = 40;
-  std::atomic<int> right{0};
-  std::mutex mutex;
-  std::string first_wrong;
-  std::vector<std::thread> workers;
-  for (std::size_t t = 0; t < bound; ++t) {
-    workers.emplace_back([&, t] {
-      for (int i = 0; i < sends; ++i) {
-        const std::string id = std::to_string(t) + "-" + std::to_string(i);
-        const http_method method = i % 2 == 0 ? http_method::post : http_method::get;
-        const std::string body = method == http_method::post ? "body " + id : std::string{};
-        const auto r = conformance_send(
-            transport, conformance_request(method, server->url("/conformance/pool/" + id), body, std::chrono::seconds{10}));
-        const std::string expected = std::string{to_string(method)} + " /conformance/pool/" + id + "|" + body;
-        if (r && r->status == 200 && r->body == expected) {
-          ++right;
-          continue;
-        }
-        const std::lock_guard lock(mutex);
-        if (first_wrong.empty())
-          first_wrong = "send " + id + " got " + (r ? "HTTP " + std::to_string(r->status) + ": " + r->body : error_text(r.error()));
-      }
-    });
-  }
-  for (auto& worker : workers) worker.join();
-  const int total = static_cast<int>(bound) * sends;
-  DOCTEST_CHECK_MESSAGE(right == total, right.load() << " of " << total << " sends got their own answer; first wrong: "
-                                                     << first_wrong);
+  send_from_threads(transport, *server, static_cast<int>(bound), sends, false);
   DOCTEST_CHECK_MESSAGE(server->accepted() <= bound, bound << " threads sending " << sends << " requests each used "
                                                            << server->accepted() << " connections; at most " << bound
                                                            << " may be opened");
