@@ -377,9 +377,7 @@ class curl_transport {
         return unexpected{detail::redirects_exhausted_error(redirects, url->origin())};
       auto next = detail::parse_curl_url(next_url);
       if (!next) return unexpected{detail::bad_redirect_error(next.error())};
-      if (detail::https_downgrade(*url, *next)) return unexpected{detail::https_downgrade_error(*url, *next)};
-      if (next->origin() != url->origin()) current.cross_origin = true;
-      current.redirected(status);
+      if (auto refused = current.follow(*url, *next, status)) return unexpected{std::move(*refused)};
       url = std::move(next);
       target = std::move(next_url);
     }

@@ -396,9 +396,7 @@ class httplib_transport {
         return unexpected{detail::redirects_exhausted_error(redirects, url->origin())};
       auto next = detail::resolve_httplib_location(*url, *location);
       if (!next) return unexpected{detail::bad_redirect_error(next.error())};
-      if (detail::https_downgrade(*url, *next)) return unexpected{detail::https_downgrade_error(*url, *next)};
-      if (next->origin() != url->origin()) current.cross_origin = true;
-      current.redirected(status);
+      if (auto refused = current.follow(*url, *next, status)) return unexpected{std::move(*refused)};
       url = std::move(next);
     }
   }

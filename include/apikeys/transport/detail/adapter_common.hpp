@@ -136,6 +136,12 @@ inline std::chrono::steady_clock::duration request_budget(const http_request& re
       request.timeout > std::chrono::milliseconds::zero() ? request.timeout : default_timeout);
 }
 
+/// A redirect from https to plain http is never followed: the request (and what it carries) would travel
+/// unencrypted. It is a TLS error, since what failed is the protection the caller asked for.
+inline transport_error https_downgrade_error(const http_endpoint& from, const http_endpoint& to) {
+  return {errc::tls_error, "refused a redirect from " + from.origin() + " to plain http at " + to.origin()};
+}
+
 /// What one hop of a send carries; a redirect changes it as browsers do.
 struct redirect_hop {
   http_method method;
@@ -150,6 +156,15 @@ struct redirect_hop {
       body = {};
     }
   }
+
+  /// Both adapters' one step from `from` to `to` on a followed `status`: refused when it would give up
+  /// TLS; else the credentials stay behind from the first change of origin on, and the method follows.
+  std::optional<transport_error> follow(const http_endpoint& from, const http_endpoint& to, int status) {
+    if (from.https && !to.https) return https_downgrade_error(from, to);
+    if (to.origin() != from.origin()) cross_origin = true;
+    redirected(status);
+    return std::nullopt;
+  }
 };
 
 constexpr bool followed_redirect_status(int status) noexcept {
@@ -162,15 +177,6 @@ inline transport_error redirects_exhausted_error(std::size_t redirects, const st
 }
 inline transport_error bad_redirect_error(const transport_error& url_problem) {
   return {errc::transport_error, "redirect to an " + url_problem.message};
-}
-/// A redirect from https to plain http is never followed: the request (and what it carries) would travel
-/// unencrypted. It is a TLS error, since what failed is the protection the caller asked for.
-inline transport_error https_downgrade_error(const http_endpoint& from, const http_endpoint& to) {
-  return {errc::tls_error, "refused a redirect from " + from.origin() + " to plain http at " + to.origin()};
-}
-/// Whether a redirect from `from` to `to` would give up TLS.
-constexpr bool https_downgrade(const http_endpoint& from, const http_endpoint& to) noexcept {
-  return from.https && !to.https;
 }
 
 // A hostile Content-Length must not make us allocate gigabytes before a byte of body arrives.
