@@ -1089,7 +1089,9 @@ TEST_CASE("each app client asks location exactly once, with no headers, then tal
 
   // A second app client over the same emulator makes its own one lookup.
   counting_transport second_counter{emu};
-  apikeys::basic_app_client<counting_transport&> second{second_counter, config_for(emu)};
+  auto second_config = config_for(emu);
+  second_config.fetch_profile_at_login = false;
+  apikeys::basic_app_client<counting_transport&> second{second_counter, second_config};
   const auto again = second.log_in(credentials::email_password("where@example.com", "pw"));
   second.profile(again);
   second.log_out(again);
