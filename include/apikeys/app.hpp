@@ -123,7 +123,9 @@ class basic_app_client {
       : core_(std::forward<Transport>(transport), std::move(executor), std::move(config)) {}
 
   /// Logs in and returns the new session (a std::shared_ptr<session>, shared by the clients that use it).
-  decltype(auto) log_in(const credentials& creds) { return launch(app_call(ops::log_in{creds})); }
+  /// Then fetches the profile into it (session::profile()), unless config().fetch_profile_at_login is off;
+  /// a failed profile fails the log in (docs/protocol.md section 4).
+  decltype(auto) log_in(const credentials& creds) { return launch(detail::login_call{app_call(ops::log_in{creds})}); }
   /// Registers an email/password user; the user can log in at once.
   decltype(auto) register_user(std::string_view email, std::string_view password) {
     return launch(app_call(ops::register_user{std::string{email}, secret{password}}));
@@ -137,7 +139,8 @@ class basic_app_client {
   decltype(auto) log_out(std::shared_ptr<session> user) {
     return launch(session_call(std::move(user), ops::log_out{}));
   }
-  /// The user's profile. Uses the access token; a 401 is answered by one refresh and one retry.
+  /// The user's profile, also kept by the session (session::profile()). Uses the access token; a 401 is
+  /// answered by one refresh and one retry.
   decltype(auto) profile(std::shared_ptr<session> user) {
     return launch(session_call(std::move(user), ops::fetch_profile{}));
   }

@@ -61,6 +61,10 @@ struct app_config {
   std::string base_url = "https://services.cloud.mongodb.com";
   device_info device{};
   std::chrono::milliseconds timeout{60'000};  ///< copied into every request's `timeout`
+  /// log_in fetches the profile (GET /auth/profile) with the new access token, as realm-core does, and a
+  /// failed fetch fails the log in; false: log_in sends the login request alone and session::profile()
+  /// stays null until app.profile().
+  bool fetch_profile_at_login = true;
 };
 
 }  // namespace apikeys

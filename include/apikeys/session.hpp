@@ -2,12 +2,14 @@
 #ifndef APIKEYS_SESSION_HPP
 #define APIKEYS_SESSION_HPP
 
+#include <memory>
 #include <mutex>
 #include <ostream>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "auth_types.hpp"
 #include "detail/format.hpp"
 #include "secret.hpp"
 #include "version.hpp"
@@ -15,7 +17,7 @@
 namespace APIKEYS_NAMESPACE {
 
 /// A user's session, made by a log in. The ids and host never change; the tokens do (refresh replaces
-/// the access token, log out or a refused refresh token clears both). Thread safety: every member
+/// the access token, log out or a refused refresh token clears both), and so does the profile. Thread safety: every member
 /// function may be called concurrently; one session is meant to be shared by many clients and threads.
 class session {
  public:
@@ -71,6 +73,19 @@ class session {
     return refresh_token_;
   }
 
+  /// The user's profile (identities and data): the one fetched by the log in that made this session
+  /// (app_config::fetch_profile_at_login), replaced by each successful app.profile(). Null when none was
+  /// fetched. A snapshot shared with the caller: a later fetch replaces it and never changes it.
+  std::shared_ptr<const user_profile> profile() const {
+    std::lock_guard lock(mutex_);
+    return profile_;
+  }
+  void set_profile(user_profile profile) {
+    auto next = std::make_shared<const user_profile>(std::move(profile));
+    std::lock_guard lock(mutex_);
+    profile_ = std::move(next);
+  }
+
   /// A refresh's new access token; ignored once the session is logged out.
   void set_access_token(secret token) {
     std::lock_guard lock(mutex_);
@@ -83,6 +98,24 @@ class session {
     access_token_.clear();
     refresh_token_.clear();
   }
+  /// As log_out(), after calling `use(token)` with the refresh token under the same lock (to build the
+  /// request that revokes the session on the server), so of several callers at once only one gets it.
+  /// Returns false without calling `use` when the session is already logged out. The tokens are wiped
+  /// even if `use` throws; the view must not escape `use`.
+  template <class Use>
+  bool end_with_refresh_token(Use&& use) {
+    std::lock_guard lock(mutex_);
+    if (refresh_token_.empty()) return false;
+    struct wipe_on_exit {
+      session* self;
+      ~wipe_on_exit() {
+        self->access_token_.clear();
+        self->refresh_token_.clear();
+      }
+    } const wipe{this};
+    use(refresh_token_.reveal());
+    return true;
+  }
 
  private:
   const std::string user_id_;
@@ -92,6 +125,7 @@ class session {
   mutable std::mutex mutex_;
   secret access_token_;
   secret refresh_token_;
+  std::shared_ptr<const user_profile> profile_;
 };
 
 namespace detail {

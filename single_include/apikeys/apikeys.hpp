@@ -1073,6 +1073,10 @@ struct app_config {
   std::string base_url = "https://services.cloud.mongodb.com";
   device_info device{};
   std::chrono::milliseconds timeout{60'000};  ///< copied into every request's `timeout`
+  /// log_in fetches the profile (GET /auth/profile) with the new access token, as realm-core does, and a
+  /// failed fetch fails the log in; false: log_in sends the login request alone and session::profile()
+  /// stays null until app.profile().
+  bool fetch_profile_at_login = true;
 };
 
 }  // namespace apikeys
@@ -1156,7 +1160,7 @@ struct fmt::formatter<apikeys::credentials>
 namespace APIKEYS_NAMESPACE {
 
 /// A user's session, made by a log in. The ids and host never change; the tokens do (refresh replaces
-/// the access token, log out or a refused refresh token clears both). Thread safety: every member
+/// the access token, log out or a refused refresh token clears both), and so does the profile. Thread safety: every member
 /// function may be called concurrently; one session is meant to be shared by many clients and threads.
 class session {
  public:
@@ -1212,6 +1216,19 @@ class session {
     return refresh_token_;
   }
 
+  /// The user's profile (identities and data): the one fetched by the log in that made this session
+  /// (app_config::fetch_profile_at_login), replaced by each successful app.profile(). Null when none was
+  /// fetched. A snapshot shared with the caller: a later fetch replaces it and never changes it.
+  std::shared_ptr<const user_profile> profile() const {
+    std::lock_guard lock(mutex_);
+    return profile_;
+  }
+  void set_profile(user_profile profile) {
+    auto next = std::make_shared<const user_profile>(std::move(profile));
+    std::lock_guard lock(mutex_);
+    profile_ = std::move(next);
+  }
+
   /// A refresh's new access token; ignored once the session is logged out.
   void set_access_token(secret token) {
     std::lock_guard lock(mutex_);
@@ -1224,6 +1241,24 @@ class session {
     access_token_.clear();
     refresh_token_.clear();
   }
+  /// As log_out(), after calling `use(token)` with the refresh token under the same lock (to build the
+  /// request that revokes the session on the server), so of several callers at once only one gets it.
+  /// Returns false without calling `use` when the session is already logged out. The tokens are wiped
+  /// even if `use` throws; the view must not escape `use`.
+  template <class Use>
+  bool end_with_refresh_token(Use&& use) {
+    std::lock_guard lock(mutex_);
+    if (refresh_token_.empty()) return false;
+    struct wipe_on_exit {
+      session* self;
+      ~wipe_on_exit() {
+        self->access_token_.clear();
+        self->refresh_token_.clear();
+      }
+    } const wipe{this};
+    use(refresh_token_.reveal());
+    return true;
+  }
 
  private:
   const std::string user_id_;
@@ -1233,6 +1268,7 @@ class session {
   mutable std::mutex mutex_;
   secret access_token_;
   secret refresh_token_;
+  std::shared_ptr<const user_profile> profile_;
 };
 
 namespace detail {
@@ -2242,6 +2278,7 @@ namespace APIKEYS_NAMESPACE::ops {
 //   needs == refresh_token      decode(answer, session&) may change the session (refresh)
 //   ends_session                the session ends here whatever the answer (log out); a logged-out session
 //                               sends nothing and succeeds
+//   keeps_session_on_401        a 401 neither ends nor revokes the session (refresh)
 // An auth error keeps a context an inner step gave it (a failed location lookup says so).
 
 /// Where the app lives: GET {base_url}/api/client/v2.0/app/{app_id}/location (section 6).
@@ -2365,9 +2402,11 @@ struct register_user {
 };
 
 /// A new access token for the session: POST /auth/session with the refresh token.
+/// A 401 leaves the session as it was, as realm-core's refresh_access_token does (docs/protocol.md section 7).
 struct refresh_session {
   using value_type = void;
   static constexpr prerequisite needs = prerequisite::refresh_token;
+  static constexpr bool keeps_session_on_401 = true;
 
   std::optional<api_error> build(http_request& request, const request_context& ctx) const {
     start_request(request, http_method::post, ctx, session_path);
@@ -2399,7 +2438,7 @@ struct log_out {
 };
 
 /// The user's profile: GET /auth/profile with the access token (a 401 is answered by one refresh and one
-/// retry, the client core's rule for access-token calls).
+/// retry, the client core's rule for access-token calls). The session keeps a copy (session::profile()).
 struct fetch_profile {
   using value_type = user_profile;
   static constexpr prerequisite needs = prerequisite::access_token;
@@ -2408,9 +2447,10 @@ struct fetch_profile {
     start_request(request, http_method::get, ctx, profile_path);
     return std::nullopt;
   }
-  result<value_type> decode(http_response& response) const {
+  result<value_type> decode(http_response& response, session& user) const {
     auto found = decode_profile(response);
     if (!found) return fail(std::move(found).error());
+    user.set_profile(*found);
     return found;
   }
   result<value_type> fail(api_error error) const { return unexpected{apikeys::detail::in_context(std::move(error), "profile")}; }
@@ -3474,14 +3514,17 @@ std::optional<api_error> build_for_session(const std::shared_ptr<session>& user,
 }
 
 /// A session's call (operations/keys.hpp, operations/auth.hpp) run for `user`: the descriptor's checks,
-/// the session's token, the descriptor's decoding, and docs/protocol.md section 7: a 401 to the refresh
-/// token ends the session; a 401 to the access token is answered by one refresh and one retry.
+/// the session's token, the descriptor's decoding, and docs/protocol.md section 7, as realm-core does it:
+/// a 401 to the refresh token ends the session and revokes it on the server (one best-effort
+/// DELETE /auth/session, whose outcome never replaces the 401); a 401 to refresh itself leaves the session
+/// as it was; a 401 to the access token is answered by one refresh and one retry.
 template <class Op>
 struct session_call {
   using value_type = typename Op::value_type;
   static constexpr ops::prerequisite needs = Op::needs;
   static_assert(needs == ops::prerequisite::refresh_token || needs == ops::prerequisite::access_token);
   static constexpr bool ends_session = requires { requires Op::ends_session; };
+  static constexpr bool keeps_session_on_401 = requires { requires Op::keeps_session_on_401; };
 
   std::shared_ptr<session> user;
   std::chrono::milliseconds timeout;
@@ -3489,6 +3532,9 @@ struct session_call {
   Op op;
   bool refreshing = false;  // access-token calls: the refresh after a first 401 is in flight
   bool retried = false;     // access-token calls: the request after that refresh is in flight
+  // The 401 the caller gets: a refresh-token call's while its revoking DELETE is in flight, an access-token
+  // call's while the refresh it caused is.
+  std::optional<api_error> rejected{};
 
   std::optional<result<value_type>> start(http_request& request) {
     if constexpr (requires { op.check(); }) {
@@ -3498,6 +3544,7 @@ struct session_call {
       if (user && !user->logged_in()) return result<value_type>{};
     }
     refreshing = retried = false;
+    rejected.reset();
     auto refused = build(request);
     if (!refused) return std::nullopt;
     wipe(request);
@@ -3507,36 +3554,49 @@ struct session_call {
     return op.fail(std::move(*refused));
   }
 
-  result<value_type> finish(result<http_response>&& response)
+  std::optional<result<value_type>> resume(result<http_response>&& response, http_request& request) {
+    if constexpr (needs == ops::prerequisite::refresh_token) {
+      // The revoking DELETE was answered (or not): whatever it got, the caller gets the 401.
+      if (rejected) return op.fail(std::move(*rejected));
+      if constexpr (!ends_session && !keeps_session_on_401) {
+        if (!response && response.error().http_status == 401) {
+          if (!revoke(request)) return op.fail(std::move(response).error());
+          rejected = std::move(response).error();
+          return std::nullopt;
+        }
+      }
+      return settle(std::move(response));
+    } else {
+      if (refreshing) {
+        refreshing = false;
+        // core: a refresh that fails leaves the session as it was and the caller gets the first 401.
+        if (!refresh_call().settle(std::move(response))) return op.fail(std::move(*rejected));
+        retried = true;
+        if (auto refused = build(request)) return op.fail(std::move(*refused));
+        return std::nullopt;
+      }
+      if (!response) {
+        if (response.error().http_status != 401 || retried) return op.fail(std::move(response).error());
+        rejected = std::move(response).error();
+        if (refresh_call().start(request)) return op.fail(std::move(*rejected));
+        refreshing = true;
+        return std::nullopt;
+      }
+      return decode(*response);
+    }
+  }
+
+  result<value_type> fail(api_error error) const { return op.fail(std::move(error)); }
+
+  // The outcome of a refresh-token call's one exchange, with no revoking: the refresh inside an
+  // access-token call's retry, and every refresh-token call whose answer is not a 401 to revoke.
+  result<value_type> settle(result<http_response>&& response)
     requires(needs == ops::prerequisite::refresh_token)
   {
-    // A 401 to the refresh token: the token is dead, so the session is over.
-    if (!response && response.error().http_status == 401) user->log_out();
     if constexpr (ends_session) user->log_out();
     if (!response) return op.fail(std::move(response).error());
     return decode(*response);
   }
-
-  std::optional<result<value_type>> resume(result<http_response>&& response, http_request& request)
-    requires(needs == ops::prerequisite::access_token)
-  {
-    if (refreshing) {
-      refreshing = false;
-      if (auto refreshed = refresh_call().finish(std::move(response)); !refreshed) return unexpected{std::move(refreshed).error()};
-      retried = true;
-      if (auto refused = build(request)) return op.fail(std::move(*refused));
-      return std::nullopt;
-    }
-    if (!response) {
-      if (response.error().http_status != 401 || retried) return op.fail(std::move(response).error());
-      refreshing = true;
-      if (auto refused = refresh_call().start(request)) return unexpected{std::move(*refused).error()};
-      return std::nullopt;
-    }
-    return decode(*response);
-  }
-
-  result<value_type> fail(api_error error) const { return op.fail(std::move(error)); }
 
  private:
   result<value_type> decode(http_response& response) {
@@ -3550,6 +3610,18 @@ struct session_call {
   std::optional<api_error> build(http_request& request) {
     return build_for_session(user, needs, timeout, logged_out,
                              [&](const ops::request_context& ctx) { return op.build(request, ctx); });
+  }
+  // Ends the session after a 401 to its refresh token, first building in `request` the log out that
+  // revokes it on the server (the same bytes as ops::log_out), under the session's lock: of several calls
+  // rejected at once, one sends it. False when there is nothing to send (the session had already ended).
+  bool revoke(http_request& request) {
+    std::optional<api_error> refused;
+    const bool ended = user->end_with_refresh_token([&](std::string_view bearer) {
+      refused = ops::log_out{}.build(request, ops::request_context{user->host(), bearer, timeout});
+    });
+    if (ended && !refused) return true;
+    wipe(request);
+    return false;
   }
   // The refresh an access-token call makes after a first 401, for the same session.
   session_call<ops::refresh_session> refresh_call() const { return {user, timeout, logged_out, {}}; }
@@ -3589,6 +3661,48 @@ struct app_call {
  private:
   ops::request_context context() const {
     return {needs == ops::prerequisite::none ? std::string_view{config->base_url} : std::string_view{host}, {}, config->timeout};
+  }
+};
+
+/// log_in, then the profile with the new access token (session_call's rules, a refresh and retry
+/// included), as realm-core's log_in_with_credentials does unless app_config::fetch_profile_at_login is
+/// off. A failed profile fails the log in, in its context, and ends the new session here (its tokens are
+/// wiped; nothing more is sent).
+struct login_call {
+  using value_type = std::shared_ptr<session>;
+  static constexpr ops::prerequisite needs = ops::prerequisite::location;
+
+  app_call<ops::log_in> login;
+  std::optional<session_call<ops::fetch_profile>> profile{};
+
+  void located(const location_response& where) { login.located(where); }
+
+  std::optional<result<value_type>> start(http_request& request) {
+    profile.reset();
+    return login.start(request);
+  }
+  std::optional<result<value_type>> resume(result<http_response>&& response, http_request& request) {
+    if (!profile) {
+      auto made = login.finish(std::move(response));
+      if (!made || !login.config->fetch_profile_at_login) return made;
+      profile.emplace(session_call<ops::fetch_profile>{std::move(*made), login.config->timeout, "the user must be logged in", {}});
+      if (auto fetched = profile->start(request)) return settle(std::move(*fetched));
+      return std::nullopt;
+    }
+    auto fetched = profile->resume(std::move(response), request);
+    if (!fetched) return std::nullopt;
+    return settle(std::move(*fetched));
+  }
+  result<value_type> fail(api_error error) const { return login.fail(std::move(error)); }
+
+ private:
+  result<value_type> settle(result<user_profile>&& fetched) {
+    std::shared_ptr<session> user = std::move(profile->user);
+    if (fetched) return user;
+    user->log_out();
+    api_error error = std::move(fetched).error();
+    error.context.clear();  // the caller asked to log in; the profile was part of it
+    return fail(std::move(error));
   }
 };
 
@@ -3896,7 +4010,9 @@ class basic_app_client {
       : core_(std::forward<Transport>(transport), std::move(executor), std::move(config)) {}
 
   /// Logs in and returns the new session (a std::shared_ptr<session>, shared by the clients that use it).
-  decltype(auto) log_in(const credentials& creds) { return launch(app_call(ops::log_in{creds})); }
+  /// Then fetches the profile into it (session::profile()), unless config().fetch_profile_at_login is off;
+  /// a failed profile fails the log in (docs/protocol.md section 4).
+  decltype(auto) log_in(const credentials& creds) { return launch(detail::login_call{app_call(ops::log_in{creds})}); }
   /// Registers an email/password user; the user can log in at once.
   decltype(auto) register_user(std::string_view email, std::string_view password) {
     return launch(app_call(ops::register_user{std::string{email}, secret{password}}));
@@ -3910,7 +4026,8 @@ class basic_app_client {
   decltype(auto) log_out(std::shared_ptr<session> user) {
     return launch(session_call(std::move(user), ops::log_out{}));
   }
-  /// The user's profile. Uses the access token; a 401 is answered by one refresh and one retry.
+  /// The user's profile, also kept by the session (session::profile()). Uses the access token; a 401 is
+  /// answered by one refresh and one retry.
   decltype(auto) profile(std::shared_ptr<session> user) {
     return launch(session_call(std::move(user), ops::fetch_profile{}));
   }

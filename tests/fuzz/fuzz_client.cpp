@@ -373,7 +373,7 @@ class driver {
                                                         : apikeys::credentials::custom_token(custom_token);
         const bool adopt = in_.flag();
         auto r = settle([&] { return app.log_in(creds); });
-        finish(r, 2);
+        finish(r, 5);  // location, login, then the profile (with its refresh and retry)
         if (source_.location_requests > locations_before && source_.sends - before_ >= 2) located = true;
         if (r) {
           located = true;
@@ -452,7 +452,8 @@ class driver {
         auto r = settle([&] { return app.refresh(user_); });
         finish(r, 1);
         if (!logged_in) APIKEYS_FUZZ_CHECK(!r && r.error().code == errc::not_logged_in && sends() == 0, "");
-        if (!r && r.error().http_status == 401) APIKEYS_FUZZ_CHECK(!user_->logged_in(), "a 401 left the session alive");
+        // As core: a 401 on refresh leaves the session as it was (docs/protocol.md section 7).
+        if (!r && r.error().http_status == 401) APIKEYS_FUZZ_CHECK(user_->logged_in(), "a refresh 401 ended the session");
         break;
       }
       case 10: {  // log out
@@ -495,10 +496,11 @@ class driver {
     check_no_leak(printed);
   }
 
-  // What every key call shares: one request at most, none when logged out, and a 401 ends the session.
+  // What every key call shares: one request at most (two after a 401: the revoking DELETE), none when
+  // logged out, and a 401 ends the session.
   template <class T>
   void finish_key_call(const apikeys::result<T>& r, bool logged_in) {
-    finish(r, 1);
+    finish(r, !r && r.error().http_status == 401 ? 2 : 1);
     if (!logged_in) {
       // Refused unsent; a bad argument is reported first.
       APIKEYS_FUZZ_CHECK(!r && sends() == 0, "a logged-out call was sent");

@@ -202,6 +202,7 @@ TEST_CASE("the seed's whole story over HTTP: log in, create, fetch, disable, key
   const std::shared_ptr<session> alice = app.log_in(credentials::email_password("alice@example.com", "pw"));
   expect("GET", app_path + "/location", 200);
   expect("POST", app_path + "/auth/providers/local-userpass/login", 200);
+  expect("GET", "/api/client/v2.0/auth/profile", 200);  // the profile a log in fetches
   REQUIRE(alice);
   CHECK(alice->logged_in());
   CHECK(alice->provider() == "local-userpass");
@@ -272,6 +273,7 @@ TEST_CASE("the seed's whole story over HTTP: log in, create, fetch, disable, key
 
   auto device = device_app.log_in(credentials::api_key(*created.value));
   expect("POST", app_path + "/auth/providers/api-key/login", 200);
+  expect("GET", "/api/client/v2.0/auth/profile", 200);
   REQUIRE_MESSAGE(device.has_value(), error_of(device));
   const std::shared_ptr<session> device_session = *device;
   CHECK(device_session->user_id() == alice->user_id());
@@ -378,6 +380,7 @@ TEST_CASE_TEMPLATE("a path-prefixed emulator over HTTP: log in, create and fetch
   const std::vector<std::string> expected_log{
       "GET " + app_path + "/location 200",
       "POST " + app_path + "/auth/providers/local-userpass/login 200",
+      "GET " + prefix + "/api/client/v2.0/auth/profile 200",
       "POST " + prefixed_keys_path + " 201",
       "GET " + prefixed_keys_path + " 200",
       "GET /api/client/v2.0/app/prefix-test/location 404",
@@ -674,9 +677,9 @@ TEST_CASE("8 threads x 200 mixed operations over HTTP, one user per thread: ever
   CHECK(total.conflicts > 0);
   CHECK(total.not_found > 0);
   CHECK(server.stop() == 0);
-  // Each thread: log in, its operations, a final fetch_all; and the one location lookup.
+  // Each thread: log in and its profile, its operations, a final fetch_all; and the one location lookup.
   const server_log log = check_stopped_log(server, {"200", "201", "204", "400", "404", "409"});
-  CHECK(log.requests.size() == 1 + threads * (1 + operations + 1));
+  CHECK(log.requests.size() == 1 + threads * (2 + operations + 1));
 }
 
 TEST_CASE("8 threads x 200 mixed operations over HTTP on ONE shared user and session: nothing lost or doubled") {
@@ -789,7 +792,7 @@ TEST_CASE("keep-alive: sequential calls reuse one connection and take well under
   CHECK(connections.client_ports() == first_ports);
   CHECK(server.stop() == 0);
   const server_log log = check_stopped_log(server, {"200", "201", "204"});
-  CHECK(log.requests.size() == 2 + 1 + rounds + 2 * rounds);
+  CHECK(log.requests.size() == 3 + 1 + rounds + 2 * rounds);  // location, log in, its profile, ...
 }
 
 TEST_CASE("clean stop: SIGINT and SIGTERM exit 0, even with an idle keep-alive client connected") {
@@ -828,7 +831,7 @@ TEST_CASE("clean stop: SIGINT and SIGTERM exit 0, even with an idle keep-alive c
       CHECK(status == 0);
       MESSAGE(fmt::format("stopped by signal {} with an idle keep-alive client in {:.1f} ms", sig, to_ms(took)));
       CHECK(took < 3s);
-      CHECK(check_stopped_log(server, {"200"}).requests.size() == 2);
+      CHECK(check_stopped_log(server, {"200"}).requests.size() == 3);  // location, log in, profile
 
       // The pooled connection is dead; the next call fails as a transport error, promptly, not a hang.
       const auto t1 = clock_type::now();

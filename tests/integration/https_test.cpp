@@ -194,9 +194,10 @@ TEST_CASE_TEMPLATE_DEFINE("https: the seed's whole story with a client that trus
   REQUIRE_FALSE(gone.has_value());
   CHECK_MESSAGE(gone.error().code == errc::auth_error, error_of(gone));
 
-  // location, login, create, fetch, fetch_all, disable, fetch, location, key login (401), enable, fetch,
-  // key login, delete, fetch (404), fetch_all, key login (401): every one over TLS and answered.
-  CHECK(answered_requests(server) == 16);
+  // location, login, its profile, create, fetch, fetch_all, disable, fetch, location, key login (401),
+  // enable, fetch, key login, its profile, delete, fetch (404), fetch_all, key login (401): every one over
+  // TLS and answered.
+  CHECK(answered_requests(server) == 18);
 }
 TEST_CASE_TEMPLATE_APPLY(story, adapters);
 
@@ -240,13 +241,13 @@ TEST_CASE_TEMPLATE_DEFINE("https: insecure_hosts naming the URL's host turns ver
     const auto r = try_log_in<Adapter>(server, insecure_for<Adapter>({"localhost", "127.0.0.1"}));
     REQUIRE_MESSAGE(r.has_value(), error_of(r));
     CHECK((*r)->host() == server.base_url());
-    CHECK(answered_requests(server) == 2);
+    CHECK(answered_requests(server) == 3);  // location, log in, its profile
   }
   SUBCASE("a name that does not match") {
     emulator_process server(server_args(tls.wrong_host_cert, tls.wrong_host_key));
     const auto r = try_log_in<Adapter>(server, insecure_for<Adapter>({"127.0.0.1"}));
     REQUIRE_MESSAGE(r.has_value(), error_of(r));
-    CHECK(answered_requests(server) == 2);
+    CHECK(answered_requests(server) == 3);  // location, log in, its profile
   }
 }
 TEST_CASE_TEMPLATE_APPLY(insecure, adapters);
@@ -271,7 +272,7 @@ TEST_CASE("https: stopping the server does not wait for a client stuck in the ha
   REQUIRE_MESSAGE(r.has_value(), error_of(r));
   CHECK(transport.idle_connections() == 1);
 
-  CHECK(answered_requests(server) == 2);
+  CHECK(answered_requests(server) == 3);  // location, log in, its profile
   // The server closed the silent connection without a word.
   char byte = 0;
   CHECK(::recv(silent, &byte, 1, 0) == 0);

@@ -67,6 +67,8 @@ apikeys::app_config make_config() {
   config.app_id = std::string{app_id};
   config.base_url = std::string{base_url};
   config.timeout = std::chrono::milliseconds{4321};
+  // These tests script a log in's own exchanges; the profile fetched after it is tested with it on.
+  config.fetch_profile_at_login = false;
   return config;
 }
 
@@ -299,11 +301,19 @@ TEST_CASE_TEMPLATE("every error row of section 5 reaches the caller as a typed e
       CHECK(error->error_code() == row.code);
       check_context(*error, o);
 
-      // The call went where its operation goes, once, with no retry.
-      REQUIRE(transport.request_count() == (o == op::log_in ? 2u : 1u));
+      // The call went where its operation goes, once, with no retry; a 401 to a key call is followed by
+      // the log out that revokes the session (section 7), which fails here (nothing scripted) unseen.
+      const bool revokes = row.status == 401 && o != op::log_in && o != op::refresh;
+      const std::size_t call_index = o == op::log_in ? 1u : 0u;
+      const auto requests = transport.requests();
+      REQUIRE(requests.size() == call_index + (revokes ? 2u : 1u));
       const auto [method, url] = expected_route(o);
-      CHECK(transport.last_request().method == method);
-      CHECK(transport.last_request().url == url);
+      CHECK(requests[call_index].method == method);
+      CHECK(requests[call_index].url == url);
+      if (revokes) {
+        CHECK(requests.back().method == http_method::delete_);
+        CHECK(requests.back().url == session_url);
+      }
       CHECK(transport.pending() == 0);
       ++checked;
     }
@@ -865,15 +875,44 @@ TEST_CASE("a key client without a session refuses every call and sends nothing")
 
 // --- docs/protocol.md section 7: sessions ------------------------------------------------------------------------
 
-TEST_CASE_TEMPLATE("a 401 on a refresh-token call ends the session, is returned unchanged, and is not retried", Policy,
+// Byte for byte: method, URL, headers in order, body, timeout.
+void check_same_request(const http_request& sent, const http_request& expected) {
+  CHECK(sent.method == expected.method);
+  CHECK(sent.url == expected.url);
+  CHECK(sent.headers == expected.headers);
+  CHECK(sent.body == expected.body);
+  CHECK(sent.timeout == expected.timeout);
+}
+
+// The log out a 401 to a key call sends: the bytes app.log_out() sends for the same session and timeout.
+http_request log_out_request(std::chrono::milliseconds timeout) {
+  scripted_transport transport;
+  transport.respond(204);
+  apikeys::app_config config = make_config();
+  config.timeout = timeout;
+  app_client<> app{transport, config};
+  REQUIRE(app.log_out(make_user()).has_value());
+  REQUIRE(transport.request_count() == 1);
+  return transport.last_request();
+}
+
+TEST_CASE_TEMPLATE("a 401 on a key call ends the session, revokes it with one DELETE, and is returned unchanged", Policy,
                    apikeys::return_result, apikeys::throw_on_error) {
-  const op ops[] = {op::create,  op::fetch,  op::fetch_all, op::enable,
-                    op::disable, op::remove, op::refresh,   op::log_out};
+  const http_request expected_delete = log_out_request(apikeys::client_options{}.timeout);
+  CHECK(expected_delete.method == http_method::delete_);
+  CHECK(expected_delete.url == session_url);
+  const std::vector<http_header> delete_headers{{"Accept", "application/json"},
+                                                {"Content-Type", "application/json;charset=utf-8"},
+                                                {"Authorization", bearer(refresh_token)}};
+  CHECK(expected_delete.headers == delete_headers);
+  CHECK(expected_delete.body.empty());
+
+  const op ops[] = {op::create, op::fetch, op::fetch_all, op::enable, op::disable, op::remove, op::log_out};
   for (const op o : ops) {
     CAPTURE(op_name(o));
     scripted_transport transport;
     transport.respond(401, error_json("invalid session", "InvalidSession"));
-    // Anything the client wrongly sends next (a refresh, a retry) would get this and show in the count.
+    // Anything the client sends next (the DELETE, or a refresh or retry it must not send) gets this.
     transport.fallback([](const http_request&) -> apikeys::result<http_response, apikeys::transport_error> {
       http_response ok;
       ok.status = 201;
@@ -895,8 +934,14 @@ TEST_CASE_TEMPLATE("a 401 on a refresh-token call ends the session, is returned 
     CHECK_FALSE(user->logged_in());
     CHECK(user->refresh_token().empty());
     CHECK(user->access_token().empty());
-    REQUIRE(transport.request_count() == 1);
-    CHECK(transport.last_request().url == expected_route(o).second);
+    const auto requests = transport.requests();
+    CHECK(requests[0].url == expected_route(o).second);
+    if (o == op::log_out) {
+      CHECK(requests.size() == 1);  // the 401 answered the DELETE itself
+    } else {
+      REQUIRE(requests.size() == 2);
+      check_same_request(requests[1], expected_delete);
+    }
 
     // The next key call is refused here, and nothing more is sent.
     key_client<apikeys::return_result> keys{transport, user};
@@ -904,8 +949,99 @@ TEST_CASE_TEMPLATE("a 401 on a refresh-token call ends the session, is returned 
     REQUIRE_FALSE(next.has_value());
     CHECK(next.error().code == errc::not_logged_in);
     CHECK(next.error().http_status == 0);
-    CHECK(transport.request_count() == 1);
+    CHECK(transport.request_count() == requests.size());
   }
+}
+
+TEST_CASE_TEMPLATE("whatever the revoking DELETE gets, the key call returns its own 401", Policy,
+                   apikeys::return_result, apikeys::throw_on_error) {
+  const auto answer_delete = [](scripted_transport& transport, int what) {
+    switch (what) {
+      case 0: transport.respond(204); break;
+      case 1: transport.respond(500, error_json("boom", "InternalServerError")); break;
+      case 2: transport.respond(401, error_json("already gone", "InvalidSession")); break;
+      case 3: transport.fail(errc::connection_failed, "refused"); break;
+      case 4: transport.fail(errc::timeout, "slow"); break;
+      default:
+        transport.fallback([](const http_request&) -> apikeys::result<http_response, apikeys::transport_error> {
+          throw std::runtime_error("the transport threw");
+        });
+    }
+  };
+  for (int what = 0; what < 6; ++what) {
+    CAPTURE(what);
+    scripted_transport transport;
+    transport.respond(401, error_json("token expired", "InvalidSession"));
+    answer_delete(transport, what);
+    auto user = make_user();
+    key_client<Policy> keys{transport, user, apikeys::client_options{std::chrono::milliseconds{1234}}};
+    const auto error = error_of<Policy>([&] { return keys.disable(key_id); });
+    REQUIRE(error.has_value());
+    CHECK(error->code == errc::invalid_session);
+    CHECK(error->http_status == 401);
+    CHECK(error->message == "token expired");
+    CHECK_FALSE(error->outcome_unknown);
+    CHECK(error->context == fmt::format("disable API key {}", key_id_text));
+    CHECK_FALSE(user->logged_in());
+    REQUIRE(transport.request_count() == 2);
+    check_same_request(transport.last_request(), log_out_request(std::chrono::milliseconds{1234}));
+    CHECK(transport.pending() == 0);
+  }
+}
+
+TEST_CASE("a 401 on refresh is returned and leaves the session as it was, with no DELETE (as core)") {
+  scripted_transport transport;
+  transport.respond(401, error_json("invalid session", "InvalidSession"));
+  auto user = make_user();
+  app_client<> app{transport, make_config()};
+  const auto refreshed = app.refresh(user);
+  REQUIRE_FALSE(refreshed.has_value());
+  CHECK(refreshed.error().code == errc::invalid_session);
+  CHECK(refreshed.error().http_status == 401);
+  CHECK(refreshed.error().context == "refresh session");
+  CHECK(transport.request_count() == 1);
+  CHECK(user->logged_in());
+  CHECK(user->access_token().reveal() == access_token);
+  CHECK(user->refresh_token().reveal() == refresh_token);
+}
+
+TEST_CASE("no DELETE follows a 403, a 404, a 500 or a transport failure of a key call") {
+  scripted_transport transport;
+  transport.respond(403, error_json("anonymous users cannot use API keys", "AuthError"));
+  transport.respond(404, error_json("API key not found", "APIKeyNotFound"));
+  transport.respond(500, error_json("boom", "InternalServerError"));
+  transport.fail(errc::connection_failed, "refused");
+  auto user = make_user();
+  key_client<> keys{transport, user};
+  CHECK(keys.fetch_all().error().http_status == 403);
+  CHECK(keys.enable(key_id).error().http_status == 404);
+  CHECK(keys.create("k").error().http_status == 500);
+  CHECK(keys.disable(key_id).error().code == errc::connection_failed);
+  const auto requests = transport.requests();
+  REQUIRE(requests.size() == 4);
+  for (const auto& r : requests) CHECK_FALSE(r.url == session_url);
+  CHECK(user->logged_in());
+}
+
+TEST_CASE("no DELETE when the session ended while the key call was in flight") {
+  auto user = make_user();
+  scripted_transport transport;
+  // Another thread logs the session out while this call waits for its answer, which is then a 401.
+  transport.fallback([&](const http_request&) -> apikeys::result<http_response, apikeys::transport_error> {
+    user->log_out();
+    http_response rejected;
+    rejected.status = 401;
+    rejected.headers.push_back({"Content-Type", "application/json"});
+    rejected.body = error_json("invalid session", "InvalidSession");
+    return rejected;
+  });
+  key_client<> keys{transport, user};
+  const auto r = keys.fetch(key_id);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == errc::invalid_session);
+  CHECK(r.error().http_status == 401);
+  CHECK(transport.request_count() == 1);
+  CHECK_FALSE(user->logged_in());
 }
 
 TEST_CASE("a 401 with no error_code (malformed bearer) also ends the session") {
@@ -986,18 +1122,36 @@ TEST_CASE_TEMPLATE("a second 401 on profile is returned, with no further refresh
   CHECK(transport.pending() == 1);
 }
 
-TEST_CASE("a refused refresh during a profile retry ends the session and is returned") {
+TEST_CASE("a refused refresh during a profile retry returns the profile's 401 and keeps the session (as core)") {
   scripted_transport transport;
-  transport.respond(401, error_json("invalid session", "InvalidSession"));
+  transport.respond(401, error_json("access token expired", "InvalidSession"));
   transport.respond(401, error_json("refresh token revoked", "InvalidSession"));
   auto user = make_user();
   app_client<> app{transport, make_config()};
   const auto profile = app.profile(user);
   REQUIRE_FALSE(profile.has_value());
   CHECK(profile.error().code == errc::invalid_session);
-  CHECK(profile.error().message == "refresh token revoked");
+  CHECK(profile.error().message == "access token expired");
+  CHECK(profile.error().context == "profile");
+  REQUIRE(transport.request_count() == 2);
+  CHECK(transport.last_request().url == session_url);
+  CHECK(transport.last_request().method == http_method::post);
+  CHECK(user->logged_in());
+  CHECK(user->access_token().reveal() == access_token);
+}
+
+TEST_CASE("a refresh that gets no answer during a profile retry also returns the profile's 401") {
+  scripted_transport transport;
+  transport.respond(401, error_json("access token expired", "InvalidSession"));
+  transport.fail(errc::timeout, "slow");
+  auto user = make_user();
+  app_client<> app{transport, make_config()};
+  const auto profile = app.profile(user);
+  REQUIRE_FALSE(profile.has_value());
+  CHECK(profile.error().http_status == 401);
+  CHECK(profile.error().message == "access token expired");
   CHECK(transport.request_count() == 2);
-  CHECK_FALSE(user->logged_in());
+  CHECK(user->logged_in());
 }
 
 TEST_CASE_TEMPLATE("a logged-out session refuses every call with not_logged_in and sends nothing", Policy,
@@ -1078,6 +1232,186 @@ TEST_CASE("refresh replaces the access token and keeps the refresh token") {
   CHECK(request.body.empty());
   CHECK(*header(request, "Authorization") == bearer(refresh_token));
   CHECK(request.timeout == std::chrono::milliseconds{4321});
+}
+
+// --- docs/protocol.md section 4: the profile fetched at log in -----------------------------------------------------
+
+constexpr std::string_view profile_json =
+    R"({"user_id":"user-1","domain_id":"d","identities":[{"id":"i1","provider_type":"local-userpass",)"
+    R"("provider_id":"p1"},{"id":"i2","provider_type":"api-key","provider_id":"p2"}],)"
+    R"("data":{"email":"ada@example.com"},"type":"normal"})";
+
+apikeys::app_config profile_config() {
+  apikeys::app_config config = make_config();
+  config.fetch_profile_at_login = true;
+  return config;
+}
+
+// What app.profile() sends for a session with these tokens: the request a log in's profile must match.
+http_request profile_request() {
+  scripted_transport transport;
+  transport.respond(200, std::string{profile_json});
+  app_client<> app{transport, make_config()};
+  REQUIRE(app.profile(make_user()).has_value());
+  return transport.last_request();
+}
+
+TEST_CASE_TEMPLATE("log in fetches the profile with the new access token, and the session carries it", Policy,
+                   apikeys::return_result, apikeys::throw_on_error) {
+  CHECK(apikeys::app_config{}.fetch_profile_at_login);  // on unless turned off
+  scripted_transport transport;
+  transport.respond(200, location_json());
+  transport.respond(200, login_json());
+  transport.respond(200, std::string{profile_json});
+  app_client<Policy> app{transport, profile_config()};
+
+  std::shared_ptr<session> user;
+  if constexpr (std::is_same_v<Policy, apikeys::return_result>) {
+    auto r = app.log_in(user_credentials());
+    REQUIRE(r.has_value());
+    user = *r;
+  } else {
+    user = app.log_in(user_credentials());
+  }
+  REQUIRE(user);
+  CHECK(user->logged_in());
+  const auto requests = transport.requests();
+  REQUIRE(requests.size() == 3);
+  CHECK(requests[1].url == login_url);
+  const http_request expected = profile_request();
+  CHECK(expected.method == http_method::get);
+  CHECK(expected.url == profile_url);
+  const std::vector<http_header> profile_headers{{"Accept", "application/json"},
+                                                 {"Content-Type", "application/json;charset=utf-8"},
+                                                 {"Authorization", bearer(access_token)}};
+  CHECK(expected.headers == profile_headers);
+  CHECK(expected.timeout == std::chrono::milliseconds{4321});
+  check_same_request(requests[2], expected);
+
+  const std::shared_ptr<const apikeys::user_profile> profile = user->profile();
+  REQUIRE(profile);
+  CHECK(profile->user_id == "user-1");
+  CHECK(profile->type == "normal");
+  REQUIRE(profile->identities.size() == 2);
+  CHECK(profile->identities[0].id == "i1");
+  CHECK(profile->identities[0].provider_type == "local-userpass");
+  CHECK(profile->identities[1].provider_type == "api-key");
+  CHECK(profile->identities[1].provider_id == "p2");
+  CHECK(profile->data == R"({"email":"ada@example.com"})");
+}
+
+TEST_CASE_TEMPLATE("a failed profile fails the log in, in its context, and sends nothing more", Policy,
+                   apikeys::return_result, apikeys::throw_on_error) {
+  SUBCASE("a 500") {
+    scripted_transport transport;
+    transport.respond(200, location_json());
+    transport.respond(200, login_json());
+    transport.respond(500, error_json("boom", "InternalServerError"));
+    app_client<Policy> app{transport, profile_config()};
+    const auto error = error_of<Policy>([&] { return app.log_in(user_credentials()); });
+    REQUIRE(error.has_value());
+    CHECK(error->code == errc::internal_server_error);
+    CHECK(error->http_status == 500);
+    CHECK(error->message == "boom");
+    CHECK(error->context == "log in");
+    CHECK(transport.request_count() == 3);
+    CHECK(transport.pending() == 0);
+  }
+  SUBCASE("a 401, then a refused refresh: the profile's 401, after exactly one refresh with the new token") {
+    scripted_transport transport;
+    transport.respond(200, location_json());
+    transport.respond(200, login_json());
+    transport.respond(401, error_json("access token expired", "InvalidSession"));
+    transport.respond(401, error_json("refresh token revoked", "InvalidSession"));
+    app_client<Policy> app{transport, profile_config()};
+    const auto error = error_of<Policy>([&] { return app.log_in(user_credentials()); });
+    REQUIRE(error.has_value());
+    CHECK(error->code == errc::invalid_session);
+    CHECK(error->message == "access token expired");
+    CHECK(error->context == "log in");
+    const auto requests = transport.requests();
+    REQUIRE(requests.size() == 4);
+    CHECK(requests[3].method == http_method::post);
+    CHECK(requests[3].url == session_url);
+    CHECK(*header(requests[3], "Authorization") == bearer(refresh_token));
+  }
+  SUBCASE("an answer that is not a profile") {
+    scripted_transport transport;
+    transport.respond(200, location_json());
+    transport.respond(200, login_json());
+    transport.respond(200, R"({"user_id":7})");
+    app_client<Policy> app{transport, profile_config()};
+    const auto error = error_of<Policy>([&] { return app.log_in(user_credentials()); });
+    REQUIRE(error.has_value());
+    CHECK(error->code == errc::bad_response);
+    CHECK(error->context == "log in");
+    CHECK(transport.request_count() == 3);
+  }
+  SUBCASE("no answer") {
+    scripted_transport transport;
+    transport.respond(200, location_json());
+    transport.respond(200, login_json());
+    transport.fail(errc::connection_failed, "refused");
+    app_client<Policy> app{transport, profile_config()};
+    const auto error = error_of<Policy>([&] { return app.log_in(user_credentials()); });
+    REQUIRE(error.has_value());
+    CHECK(error->code == errc::connection_failed);
+    CHECK(error->context == "log in");
+    CHECK(transport.request_count() == 3);
+  }
+}
+
+TEST_CASE("a 401 on the profile at log in is answered by one refresh and one retry, and the log in succeeds") {
+  scripted_transport transport;
+  transport.respond(200, location_json());
+  transport.respond(200, login_json());
+  transport.respond(401, error_json("invalid session", "InvalidSession"));
+  transport.respond(201, fmt::format(R"({{"access_token":"{}"}})", refreshed_access_token));
+  transport.respond(200, std::string{profile_json});
+  app_client<> app{transport, profile_config()};
+  const auto user = app.log_in(user_credentials());
+  REQUIRE(user.has_value());
+  CHECK((*user)->logged_in());
+  CHECK((*user)->access_token().reveal() == refreshed_access_token);
+  REQUIRE((*user)->profile());
+  CHECK((*user)->profile()->identities.size() == 2);
+  const auto requests = transport.requests();
+  REQUIRE(requests.size() == 5);
+  CHECK(*header(requests[4], "Authorization") == bearer(refreshed_access_token));
+}
+
+TEST_CASE("with fetch_profile_at_login off, log in sends the login request alone and the session has no profile") {
+  scripted_transport transport;
+  transport.respond(200, location_json());
+  transport.respond(200, login_json());
+  app_client<> app{transport, make_config()};
+  const auto user = app.log_in(user_credentials());
+  REQUIRE(user.has_value());
+  CHECK(transport.request_count() == 2);
+  CHECK(transport.last_request().url == login_url);
+  CHECK((*user)->profile() == nullptr);
+}
+
+TEST_CASE("app.profile() replaces the profile the session carries; a failed one leaves it") {
+  scripted_transport transport;
+  transport.respond(200, std::string{profile_json});
+  transport.respond(200, R"({"user_id":"user-1","identities":[],"data":{"name":"Ada"},"type":"normal"})");
+  transport.respond(500, error_json("boom", "InternalServerError"));
+  auto user = make_user();
+  CHECK(user->profile() == nullptr);
+  app_client<> app{transport, make_config()};
+  REQUIRE(app.profile(user).has_value());
+  const auto first = user->profile();
+  REQUIRE(first);
+  CHECK(first->identities.size() == 2);
+  REQUIRE(app.profile(user).has_value());
+  const auto second = user->profile();
+  REQUIRE(second);
+  CHECK(second->identities.empty());
+  CHECK(second->data == R"({"name":"Ada"})");
+  CHECK(first->identities.size() == 2);  // a snapshot handed out never changes
+  CHECK_FALSE(app.profile(user).has_value());
+  CHECK(user->profile() == second);
 }
 
 // --- docs/protocol.md section 6: location ------------------------------------------------------------------------

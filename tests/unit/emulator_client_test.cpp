@@ -673,17 +673,26 @@ TEST_CASE("section 5: a revoked session also fails refresh and profile, and a ne
       w.app.log_in(credentials::email_password("revoked-app@example.com", "pw of revoked-app@example.com"));
   w.emu.revoke_sessions(user->user_id());
 
-  // Profile's 401 is answered by one refresh, whose 401 ends the session.
+  // Profile's 401 is answered by one refresh, whose 401 leaves the session as it was; the caller gets the
+  // profile's 401 (section 7, as core).
   const std::size_t before = w.emu.request_count();
   const auto profile = settle([&] { return w.app.profile(user); });
   check_invalid_session(error_in(profile), w.emu);
-  CHECK(profile.error().context == "refresh session");
+  CHECK(profile.error().context == "profile");
   CHECK(w.emu.request_count() == before + 2);
-  CHECK_FALSE(user->logged_in());
+  CHECK(user->logged_in());
 
   const auto refresh = settle([&] { return w.app.refresh(other); });
   check_invalid_session(error_in(refresh), w.emu);
+  CHECK(other->logged_in());
+  CHECK(w.emu.request_count() == before + 3);
+
+  // A key call is what ends it: its 401, then the revoking DELETE (which the dead token also gets a 401
+  // for), then nothing.
+  auto other_keys = w.keys(other);
+  check_invalid_session(error_in(other_keys.fetch_all()), w.emu);
   CHECK_FALSE(other->logged_in());
+  CHECK(w.emu.request_count() == before + 5);
 
   // Revoking ends the sessions there were, not the user.
   const auto fresh =
@@ -691,6 +700,79 @@ TEST_CASE("section 5: a revoked session also fails refresh and profile, and a ne
   auto keys = w.keys(fresh);
   CHECK(keys.fetch_all());
   CHECK(fresh->logged_in());
+}
+
+// Records what reaches the emulator (method, URL, bearer) and what it answered.
+struct recording_transport {
+  emulator& emu;
+  std::function<void(http_request&)> rewrite{};
+  struct exchange {
+    http_method method;
+    std::string url;
+    std::string authorization;
+    int status;
+  };
+  std::vector<exchange> seen{};
+
+  http_response send(const http_request& request) {
+    http_request sent = request;
+    if (rewrite) rewrite(sent);
+    const std::string* authorization = apikeys::find_header(sent.headers, "Authorization");
+    http_response answer = emu.send(sent);
+    seen.push_back({sent.method, sent.url, authorization ? *authorization : std::string{}, answer.status});
+    return answer;
+  }
+};
+
+TEST_CASE("section 7: a key call's 401 sends the emulator one DELETE /auth/session with the rejected token") {
+  emulator emu;
+  recording_transport recorder{emu};
+  apikeys::basic_app_client<recording_transport&> app{recorder, config_for(emu)};
+  emu.add_user("revoking@example.com", "pw");
+
+  SUBCASE("an expired refresh token: the DELETE gets 401 too, and the caller the key call's 401") {
+    const auto user = app.log_in(credentials::email_password("revoking@example.com", "pw"));
+    const std::string bearer = "Bearer " + std::string{user->refresh_token().reveal()};
+    emu.advance_clock(apikeys::testing::emulator_options{}.refresh_token_lifetime + std::chrono::seconds{1});
+    auto keys = app.api_keys<apikeys::return_result>(user);
+    recorder.seen.clear();
+    const auto fetched = keys.fetch_all();
+    check_invalid_session(error_in(fetched), emu);
+    CHECK(fetched.error().context.starts_with("fetch all API key"));
+    CHECK_FALSE(user->logged_in());
+    REQUIRE(recorder.seen.size() == 2);
+    CHECK(recorder.seen[0].method == http_method::get);
+    CHECK(recorder.seen[0].status == 401);
+    CHECK(recorder.seen[1].method == http_method::delete_);
+    CHECK(recorder.seen[1].url == emu.hostname() + "/api/client/v2.0/auth/session");
+    CHECK(recorder.seen[1].authorization == bearer);
+    CHECK(recorder.seen[1].status == 401);
+  }
+
+  SUBCASE("a 401 the session did not deserve: the DELETE revokes it on the server (204)") {
+    const auto user = app.log_in(credentials::email_password("revoking@example.com", "pw"));
+    const std::string refresh = std::string{user->refresh_token().reveal()};
+    auto keys = app.api_keys<apikeys::return_result>(user);
+    // The key call's bearer is mangled on the way (E9), so the server refuses it, not the session.
+    recorder.rewrite = [](http_request& r) {
+      if (r.method != http_method::post) return;
+      for (auto& h : r.headers)
+        if (h.name == "Authorization") h.value = "Bearer ";
+    };
+    recorder.seen.clear();
+    const auto created = keys.create("never");
+    REQUIRE_FALSE(created.has_value());
+    CHECK(created.error().http_status == 401);
+    CHECK(created.error().context == "create API key \"never\"");
+    recorder.rewrite = nullptr;
+    REQUIRE(recorder.seen.size() == 2);
+    CHECK(recorder.seen[1].method == http_method::delete_);
+    CHECK(recorder.seen[1].authorization == "Bearer " + refresh);
+    CHECK(recorder.seen[1].status == 204);
+    // The server ended the session: its refresh token no longer refreshes.
+    http_request again{http_method::post, emu.hostname() + "/api/client/v2.0/auth/session", {{"Authorization", "Bearer " + refresh}}, {}, {}};
+    CHECK(emu.send(again).status == 401);
+  }
 }
 
 TEST_CASE("section 5: an expired refresh token (401 InvalidSession) ends the session like a revoked one") {
@@ -974,7 +1056,9 @@ TEST_CASE("each app client asks location exactly once, with no headers, then tal
   emulator emu;
   emu.set_hostname("http://127.0.0.1:47001/", "ws://127.0.0.1:47001/");
   counting_transport counter{emu};
-  apikeys::basic_app_client<counting_transport&> app{counter, config_for(emu, "http://base.example:8080/")};
+  auto config = config_for(emu, "http://base.example:8080/");
+  config.fetch_profile_at_login = false;  // this test counts every request
+  apikeys::basic_app_client<counting_transport&> app{counter, config};
 
   app.register_user("where@example.com", "pw");
   const auto user = app.log_in(credentials::email_password("where@example.com", "pw"));
@@ -1005,7 +1089,9 @@ TEST_CASE("each app client asks location exactly once, with no headers, then tal
 
   // A second app client over the same emulator makes its own one lookup.
   counting_transport second_counter{emu};
-  apikeys::basic_app_client<counting_transport&> second{second_counter, config_for(emu)};
+  auto second_config = config_for(emu);
+  second_config.fetch_profile_at_login = false;
+  apikeys::basic_app_client<counting_transport&> second{second_counter, second_config};
   const auto again = second.log_in(credentials::email_password("where@example.com", "pw"));
   second.profile(again);
   second.log_out(again);
@@ -1017,8 +1103,9 @@ TEST_CASE("each app client asks location exactly once, with no headers, then tal
 TEST_CASE("an app client logged in from 8 threads at once still asks location once") {
   emulator emu;
   counting_transport counter{emu};
-  apikeys::basic_app_client<counting_transport&, apikeys::inline_executor, apikeys::return_result> app{counter,
-                                                                                                       config_for(emu)};
+  auto config = config_for(emu);
+  config.fetch_profile_at_login = false;  // this test counts every request
+  apikeys::basic_app_client<counting_transport&, apikeys::inline_executor, apikeys::return_result> app{counter, config};
   constexpr int threads = 8;
   for (int i = 0; i < threads; ++i) emu.add_user("racer" + std::to_string(i) + "@example.com", "pw");
   std::vector<std::optional<std::string>> user_ids(threads);

@@ -85,7 +85,7 @@ TEST_CASE_TEMPLATE_DEFINE("8 threads x 500 operations through one shared client"
     for (auto& thread : threads) thread.join();
   }
   for (const auto& s : sessions) REQUIRE(s != nullptr);
-  CHECK(emu.request_count() == 1 + thread_count);
+  CHECK(emu.request_count() == 1 + 2 * thread_count);  // location once; each log in and its profile
 
   // One key client, one session, eight threads.
   auto keys = app.api_keys(sessions[0]);

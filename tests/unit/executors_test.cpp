@@ -572,8 +572,8 @@ TEST_CASE("the location is looked up once, by concurrent asynchronous log ins") 
   std::unique_lock lock(mutex);
   REQUIRE(all_done.wait_for(lock, 10s, [&] { return done == logins; }));
   CHECK(succeeded == logins);
-  CHECK(emu.request_count() == 1 + logins);
-  CHECK(loop.sent() == 1 + logins);
+  CHECK(emu.request_count() == 1 + 2 * logins);  // location once; each log in and its profile
+  CHECK(loop.sent() == 1 + 2 * logins);
 }
 
 TEST_CASE("a failed location lookup fails every call waiting for it; the next call asks again") {
@@ -585,6 +585,7 @@ TEST_CASE("a failed location lookup fails every call waiting for it; the next ca
   apikeys::app_config config;
   config.app_id = "app";
   config.base_url = "https://base.example";
+  config.fetch_profile_at_login = false;  // the script holds the log in's own exchanges
   apikeys::basic_app_client<decltype(loop)&, apikeys::future_executor, apikeys::return_result> app{
       loop, config, apikeys::future_executor{nullptr}};
   loop.pause();  // both calls wait for the one lookup
@@ -606,6 +607,45 @@ TEST_CASE("a failed location lookup fails every call waiting for it; the next ca
   CHECK(script.requests()[0].url == "https://base.example/api/client/v2.0/app/app/location");
   CHECK(script.requests()[1].url == "https://base.example/api/client/v2.0/app/app/location");
   CHECK(script.requests()[2].url == "https://h.example/api/client/v2.0/app/app/auth/providers/anon-user/login");
+}
+
+TEST_CASE("over async_send: log in fetches the profile, and a key call's 401 sends the revoking DELETE and returns the 401") {
+  apikeys::testing::scripted_transport script;
+  script.respond(200, R"({"hostname":"https://h.example","ws_hostname":"wss://h.example","deployment_model":"GLOBAL","location":"US-VA"})");
+  script.respond(200, R"({"access_token":"a.b.c","refresh_token":"r.s.t","user_id":"u","device_id":"d"})");
+  script.respond(200, R"({"user_id":"u","identities":[{"id":"i","provider_type":"anon-user"}],"data":{},"type":"normal"})");
+  script.respond(401, R"({"error":"invalid session","error_code":"InvalidSession"})");
+  script.respond(500, R"({"error":"down","error_code":"InternalServerError"})");  // the DELETE's answer, not the caller's
+  event_loop_transport<apikeys::testing::scripted_transport> loop{script};
+  apikeys::app_config config;
+  config.app_id = "app";
+  config.base_url = "https://base.example";
+  apikeys::basic_app_client<decltype(loop)&, apikeys::callback_executor, apikeys::return_result> app{
+      loop, config, apikeys::callback_executor{nullptr}};
+
+  std::promise<result<std::shared_ptr<session>>> logged_in;
+  app.log_in(credentials::anonymous()).then([&](result<std::shared_ptr<session>>&& r) { logged_in.set_value(std::move(r)); });
+  auto user = logged_in.get_future().get();
+  REQUIRE(user);
+  REQUIRE((*user)->profile());
+  CHECK((*user)->profile()->identities.size() == 1);
+
+  auto keys = app.api_keys<apikeys::return_result>(*user);
+  std::promise<result<std::vector<apikeys::api_key>>> listed;
+  keys.fetch_all().then([&](result<std::vector<apikeys::api_key>>&& r) { listed.set_value(std::move(r)); });
+  auto r = listed.get_future().get();
+  REQUIRE_FALSE(r);
+  CHECK(r.error().http_status == 401);
+  CHECK(r.error().code == errc::invalid_session);
+  CHECK_FALSE((*user)->logged_in());
+  const auto sent = script.requests();
+  REQUIRE(sent.size() == 5);
+  CHECK(sent[2].url == "https://h.example/api/client/v2.0/auth/profile");
+  CHECK(*apikeys::find_header(sent[2].headers, "Authorization") == "Bearer a.b.c");
+  CHECK(sent[4].method == apikeys::http_method::delete_);
+  CHECK(sent[4].url == "https://h.example/api/client/v2.0/auth/session");
+  CHECK(*apikeys::find_header(sent[4].headers, "Authorization") == "Bearer r.s.t");
+  CHECK(script.pending() == 0);
 }
 
 TEST_CASE("profile's refresh and retry over async_send") {

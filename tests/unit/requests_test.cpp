@@ -179,6 +179,7 @@ apikeys::app_config test_config(std::string base_url = "https://base.example.com
   config.base_url = std::move(base_url);
   config.device = full_device();
   config.timeout = timeout;
+  config.fetch_profile_at_login = false;  // these tests script a log in's own exchanges
   return config;
 }
 

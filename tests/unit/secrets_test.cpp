@@ -149,6 +149,8 @@ TEST_CASE("no secret appears in anything the library prints, through a whole sto
   respond(
       json_response(200, fmt::format(R"({{"hostname":"{}","ws_hostname":"wss://eu-west-1.aws.ws.example"}})", host)));
   respond(json_response(200, login_json(access_token, refresh_token, "device-1")));
+  // The profile a log in fetches with the new access token.
+  respond(json_response(200, R"({"user_id":"user-42","identities":[{"id":"i1","provider_type":"local-userpass"}],"data":{"email":"ada@example.com"},"type":"normal"})"));
   const auto user_creds = apikeys::credentials::email_password("ada@example.com", password);
   out.print(user_creds);
   out.print(user_creds.proof());
@@ -198,6 +200,7 @@ TEST_CASE("no secret appears in anything the library prints, through a whole sto
 
   // Log another device in with the key itself.
   respond(json_response(200, login_json(key_access_token, key_refresh_token, "device-2")));
+  respond(json_response(200, R"({"user_id":"user-42","identities":[{"id":"i2","provider_type":"api-key"}],"data":{},"type":"normal"})"));
   const auto key_creds = apikeys::credentials::api_key(*created->value);
   out.print(key_creds);
   const auto by_key = app.log_in(key_creds);
@@ -219,6 +222,7 @@ TEST_CASE("no secret appears in anything the library prints, through a whole sto
     auto victim_keys = app.api_keys(victim);
     auto victim_throwing = app.api_keys<apikeys::throw_on_error>(victim);
     respond(json_response(row.status, error_json(row.message, row.code)));
+    if (row.status == 401) respond(empty_response(204));  // the DELETE that revokes the session
     const auto failed = victim_keys.enable(key_id);
     REQUIRE_FALSE(failed.has_value());
     out.print_error(failed.error());
@@ -242,6 +246,7 @@ TEST_CASE("no secret appears in anything the library prints, through a whole sto
 
   // A 401 on a key call logs the user out; printing the session afterwards shows that, and nothing more.
   respond(json_response(401, error_json("invalid session", "InvalidSession")));
+  respond(empty_response(204));  // the DELETE that revokes the session
   try {
     throwing_keys.fetch_all();
     FAIL("fetch_all should have thrown");

@@ -46,14 +46,17 @@ std::optional<api_error> build_for_session(const std::shared_ptr<session>& user,
 }
 
 /// A session's call (operations/keys.hpp, operations/auth.hpp) run for `user`: the descriptor's checks,
-/// the session's token, the descriptor's decoding, and docs/protocol.md section 7: a 401 to the refresh
-/// token ends the session; a 401 to the access token is answered by one refresh and one retry.
+/// the session's token, the descriptor's decoding, and docs/protocol.md section 7, as realm-core does it:
+/// a 401 to the refresh token ends the session and revokes it on the server (one best-effort
+/// DELETE /auth/session, whose outcome never replaces the 401); a 401 to refresh itself leaves the session
+/// as it was; a 401 to the access token is answered by one refresh and one retry.
 template <class Op>
 struct session_call {
   using value_type = typename Op::value_type;
   static constexpr ops::prerequisite needs = Op::needs;
   static_assert(needs == ops::prerequisite::refresh_token || needs == ops::prerequisite::access_token);
   static constexpr bool ends_session = requires { requires Op::ends_session; };
+  static constexpr bool keeps_session_on_401 = requires { requires Op::keeps_session_on_401; };
 
   std::shared_ptr<session> user;
   std::chrono::milliseconds timeout;
@@ -61,6 +64,9 @@ struct session_call {
   Op op;
   bool refreshing = false;  // access-token calls: the refresh after a first 401 is in flight
   bool retried = false;     // access-token calls: the request after that refresh is in flight
+  // The 401 the caller gets: a refresh-token call's while its revoking DELETE is in flight, an access-token
+  // call's while the refresh it caused is.
+  std::optional<api_error> rejected{};
 
   std::optional<result<value_type>> start(http_request& request) {
     if constexpr (requires { op.check(); }) {
@@ -70,6 +76,7 @@ struct session_call {
       if (user && !user->logged_in()) return result<value_type>{};
     }
     refreshing = retried = false;
+    rejected.reset();
     auto refused = build(request);
     if (!refused) return std::nullopt;
     wipe(request);
@@ -79,36 +86,49 @@ struct session_call {
     return op.fail(std::move(*refused));
   }
 
-  result<value_type> finish(result<http_response>&& response)
+  std::optional<result<value_type>> resume(result<http_response>&& response, http_request& request) {
+    if constexpr (needs == ops::prerequisite::refresh_token) {
+      // The revoking DELETE was answered (or not): whatever it got, the caller gets the 401.
+      if (rejected) return op.fail(std::move(*rejected));
+      if constexpr (!ends_session && !keeps_session_on_401) {
+        if (!response && response.error().http_status == 401) {
+          if (!revoke(request)) return op.fail(std::move(response).error());
+          rejected = std::move(response).error();
+          return std::nullopt;
+        }
+      }
+      return settle(std::move(response));
+    } else {
+      if (refreshing) {
+        refreshing = false;
+        // core: a refresh that fails leaves the session as it was and the caller gets the first 401.
+        if (!refresh_call().settle(std::move(response))) return op.fail(std::move(*rejected));
+        retried = true;
+        if (auto refused = build(request)) return op.fail(std::move(*refused));
+        return std::nullopt;
+      }
+      if (!response) {
+        if (response.error().http_status != 401 || retried) return op.fail(std::move(response).error());
+        rejected = std::move(response).error();
+        if (refresh_call().start(request)) return op.fail(std::move(*rejected));
+        refreshing = true;
+        return std::nullopt;
+      }
+      return decode(*response);
+    }
+  }
+
+  result<value_type> fail(api_error error) const { return op.fail(std::move(error)); }
+
+  // The outcome of a refresh-token call's one exchange, with no revoking: the refresh inside an
+  // access-token call's retry, and every refresh-token call whose answer is not a 401 to revoke.
+  result<value_type> settle(result<http_response>&& response)
     requires(needs == ops::prerequisite::refresh_token)
   {
-    // A 401 to the refresh token: the token is dead, so the session is over.
-    if (!response && response.error().http_status == 401) user->log_out();
     if constexpr (ends_session) user->log_out();
     if (!response) return op.fail(std::move(response).error());
     return decode(*response);
   }
-
-  std::optional<result<value_type>> resume(result<http_response>&& response, http_request& request)
-    requires(needs == ops::prerequisite::access_token)
-  {
-    if (refreshing) {
-      refreshing = false;
-      if (auto refreshed = refresh_call().finish(std::move(response)); !refreshed) return unexpected{std::move(refreshed).error()};
-      retried = true;
-      if (auto refused = build(request)) return op.fail(std::move(*refused));
-      return std::nullopt;
-    }
-    if (!response) {
-      if (response.error().http_status != 401 || retried) return op.fail(std::move(response).error());
-      refreshing = true;
-      if (auto refused = refresh_call().start(request)) return unexpected{std::move(*refused).error()};
-      return std::nullopt;
-    }
-    return decode(*response);
-  }
-
-  result<value_type> fail(api_error error) const { return op.fail(std::move(error)); }
 
  private:
   result<value_type> decode(http_response& response) {
@@ -122,6 +142,18 @@ struct session_call {
   std::optional<api_error> build(http_request& request) {
     return build_for_session(user, needs, timeout, logged_out,
                              [&](const ops::request_context& ctx) { return op.build(request, ctx); });
+  }
+  // Ends the session after a 401 to its refresh token, first building in `request` the log out that
+  // revokes it on the server (the same bytes as ops::log_out), under the session's lock: of several calls
+  // rejected at once, one sends it. False when there is nothing to send (the session had already ended).
+  bool revoke(http_request& request) {
+    std::optional<api_error> refused;
+    const bool ended = user->end_with_refresh_token([&](std::string_view bearer) {
+      refused = ops::log_out{}.build(request, ops::request_context{user->host(), bearer, timeout});
+    });
+    if (ended && !refused) return true;
+    wipe(request);
+    return false;
   }
   // The refresh an access-token call makes after a first 401, for the same session.
   session_call<ops::refresh_session> refresh_call() const { return {user, timeout, logged_out, {}}; }
@@ -161,6 +193,48 @@ struct app_call {
  private:
   ops::request_context context() const {
     return {needs == ops::prerequisite::none ? std::string_view{config->base_url} : std::string_view{host}, {}, config->timeout};
+  }
+};
+
+/// log_in, then the profile with the new access token (session_call's rules, a refresh and retry
+/// included), as realm-core's log_in_with_credentials does unless app_config::fetch_profile_at_login is
+/// off. A failed profile fails the log in, in its context, and ends the new session here (its tokens are
+/// wiped; nothing more is sent).
+struct login_call {
+  using value_type = std::shared_ptr<session>;
+  static constexpr ops::prerequisite needs = ops::prerequisite::location;
+
+  app_call<ops::log_in> login;
+  std::optional<session_call<ops::fetch_profile>> profile{};
+
+  void located(const location_response& where) { login.located(where); }
+
+  std::optional<result<value_type>> start(http_request& request) {
+    profile.reset();
+    return login.start(request);
+  }
+  std::optional<result<value_type>> resume(result<http_response>&& response, http_request& request) {
+    if (!profile) {
+      auto made = login.finish(std::move(response));
+      if (!made || !login.config->fetch_profile_at_login) return made;
+      profile.emplace(session_call<ops::fetch_profile>{std::move(*made), login.config->timeout, "the user must be logged in", {}});
+      if (auto fetched = profile->start(request)) return settle(std::move(*fetched));
+      return std::nullopt;
+    }
+    auto fetched = profile->resume(std::move(response), request);
+    if (!fetched) return std::nullopt;
+    return settle(std::move(*fetched));
+  }
+  result<value_type> fail(api_error error) const { return login.fail(std::move(error)); }
+
+ private:
+  result<value_type> settle(result<user_profile>&& fetched) {
+    std::shared_ptr<session> user = std::move(profile->user);
+    if (fetched) return user;
+    user->log_out();
+    api_error error = std::move(fetched).error();
+    error.context.clear();  // the caller asked to log in; the profile was part of it
+    return fail(std::move(error));
   }
 };
 

@@ -30,6 +30,7 @@ namespace APIKEYS_NAMESPACE::ops {
 //   needs == refresh_token      decode(answer, session&) may change the session (refresh)
 //   ends_session                the session ends here whatever the answer (log out); a logged-out session
 //                               sends nothing and succeeds
+//   keeps_session_on_401        a 401 neither ends nor revokes the session (refresh)
 // An auth error keeps a context an inner step gave it (a failed location lookup says so).
 
 /// Where the app lives: GET {base_url}/api/client/v2.0/app/{app_id}/location (section 6).
@@ -153,9 +154,11 @@ struct register_user {
 };
 
 /// A new access token for the session: POST /auth/session with the refresh token.
+/// A 401 leaves the session as it was, as realm-core's refresh_access_token does (docs/protocol.md section 7).
 struct refresh_session {
   using value_type = void;
   static constexpr prerequisite needs = prerequisite::refresh_token;
+  static constexpr bool keeps_session_on_401 = true;
 
   std::optional<api_error> build(http_request& request, const request_context& ctx) const {
     start_request(request, http_method::post, ctx, session_path);
@@ -187,7 +190,7 @@ struct log_out {
 };
 
 /// The user's profile: GET /auth/profile with the access token (a 401 is answered by one refresh and one
-/// retry, the client core's rule for access-token calls).
+/// retry, the client core's rule for access-token calls). The session keeps a copy (session::profile()).
 struct fetch_profile {
   using value_type = user_profile;
   static constexpr prerequisite needs = prerequisite::access_token;
@@ -196,9 +199,10 @@ struct fetch_profile {
     start_request(request, http_method::get, ctx, profile_path);
     return std::nullopt;
   }
-  result<value_type> decode(http_response& response) const {
+  result<value_type> decode(http_response& response, session& user) const {
     auto found = decode_profile(response);
     if (!found) return fail(std::move(found).error());
+    user.set_profile(*found);
     return found;
   }
   result<value_type> fail(api_error error) const { return unexpected{apikeys::detail::in_context(std::move(error), "profile")}; }
