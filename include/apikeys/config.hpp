@@ -5,6 +5,7 @@
 #include <chrono>
 #include <string>
 
+#include "log.hpp"
 #include "version.hpp"
 
 namespace APIKEYS_NAMESPACE {
@@ -61,6 +62,8 @@ struct app_config {
   std::string base_url = "https://services.cloud.mongodb.com";
   device_info device{};
   std::chrono::milliseconds timeout{60'000};  ///< copied into every request's `timeout`
+  /// Where the app's calls report (log.hpp); off by default. The key clients of api_keys() inherit it.
+  log_sink logger{};
 };
 
 }  // namespace apikeys

@@ -16,6 +16,7 @@
 #include "../error_policy.hpp"
 #include "../executor.hpp"
 #include "../http.hpp"
+#include "../log.hpp"
 #include "../operations.hpp"
 #include "../operations/auth.hpp"
 #include "../operations/common.hpp"
@@ -59,6 +60,7 @@ struct session_call {
   std::chrono::milliseconds timeout;
   std::string_view logged_out;  // the family's wording of errc::not_logged_in
   Op op;
+  const log_sink* logger = nullptr;  // the client's, when it is on: told when this call ends the session
   bool refreshing = false;  // access-token calls: the refresh after a first 401 is in flight
   bool retried = false;     // access-token calls: the request after that refresh is in flight
 
@@ -83,8 +85,14 @@ struct session_call {
     requires(needs == ops::prerequisite::refresh_token)
   {
     // A 401 to the refresh token: the token is dead, so the session is over.
-    if (!response && response.error().http_status == 401) user->log_out();
-    if constexpr (ends_session) user->log_out();
+    if (!response && response.error().http_status == 401) {
+      user->log_out();
+      if constexpr (!ends_session) note_session_ended("the server refused the refresh token (401)");
+    }
+    if constexpr (ends_session) {
+      user->log_out();
+      note_session_ended("logged out");
+    }
     if (!response) return op.fail(std::move(response).error());
     return decode(*response);
   }
@@ -124,7 +132,15 @@ struct session_call {
                              [&](const ops::request_context& ctx) { return op.build(request, ctx); });
   }
   // The refresh an access-token call makes after a first 401, for the same session.
-  session_call<ops::refresh_session> refresh_call() const { return {user, timeout, logged_out, {}}; }
+  session_call<ops::refresh_session> refresh_call() const { return {user, timeout, logged_out, {}, logger}; }
+  void note_session_ended(std::string_view why) const {
+    if (!logger || !logger->enabled(log_level::info)) return;
+    log_event e;
+    e.kind = log_event_kind::session_ended;
+    e.level = log_level::info;
+    e.why = why;
+    logger->write(e);
+  }
 };
 
 /// An app's call that needs no session (operations/auth.hpp): the location lookup (sent to the base URL),
@@ -178,7 +194,7 @@ constexpr bool needs_location() {
 /// What both clients are: a Transport, the client's own State, and an Executor, in that order (the
 /// executor goes first, so one that owns a pool joins its calls while all they use is still here), with
 /// one way to run a call machine (detail/pipeline.hpp) on them. A machine that needs the location is told
-/// it first; State provides it (`location(core)` and `location_async(core, then)`).
+/// it first; State provides it (`location(core)` and `location_async(core, then)`), and its sink (`logger()`).
 /// Its template arguments are checked here, once, for both clients.
 template <class Transport, class Executor, class ErrorPolicy, class State>
 class client_core {
@@ -216,7 +232,7 @@ class client_core {
       if (!found) return machine.fail(std::move(found).error());
       machine.located(*found);
     }
-    return detail::run_sync(transport_, machine);
+    return detail::run_sync(transport_, machine, logger());
   }
 
   /// Starts the call; `done(result<T>)` runs once, where pipeline.hpp's run_async says.
@@ -231,11 +247,17 @@ class client_core {
                                     then = std::decay_t<Done>(std::forward<Done>(done))](result<location_response>&& found) mutable {
         if (!found) return then(m.fail(std::move(found).error()));
         m.located(*found);
-        detail::run_async(transport_, std::move(m), std::move(then));
+        detail::run_async(transport_, std::move(m), std::move(then), logger());
       });
     } else {
-      detail::run_async(transport_, std::forward<Machine>(machine), std::forward<Done>(done));
+      detail::run_async(transport_, std::forward<Machine>(machine), std::forward<Done>(done), logger());
     }
+  }
+
+  /// The State's sink (`state.logger()`) when it is on, else null: what the pipeline reports to.
+  const log_sink* logger() const noexcept {
+    const log_sink& sink = state_.logger();
+    return sink ? &sink : nullptr;
   }
 
  private:
