@@ -483,9 +483,14 @@ class cli_run {
     env.emplace("APIKEYS_BASE_URL", base_url_);
     env.emplace("APIKEYS_APP_ID", app_id_);
     env.emplace("APIKEYS_SESSION_FILE", dir_ + "/session.json");
-    process_result r = run_program(APIKEYS_CLI_PATH, args, env);
+    // -vv: every run logs every event to stderr too, which is searched with the rest.
+    std::vector<std::string> logged{"-vv"};
+    logged.insert(logged.end(), args.begin(), args.end());
+    process_result r = run_program(APIKEYS_CLI_PATH, logged, env);
     std::string label = "apikeys";
-    for (const auto& a : args) label.append(" ").append(a);
+    for (const auto& a : logged) label.append(" ").append(a);
+    // A run that sends nothing (refused locally, or logging out when not logged in) logs nothing.
+    if (expected == 0 && label != "apikeys -vv logout") CHECK(r.err.find("apikeys debug request_started ") != std::string::npos);
     INFO(label, "\nstdout: ", r.out, "\nstderr: ", r.err);
     CHECK(r.status == expected);
     std::string value;
@@ -590,7 +595,7 @@ TEST_CASE("leak harness: no secret in anything the library, the emulator, the ex
     run_cli(harness, server.base_url(), "leak-app", email, password);
     CHECK(server.stop() == 0);
     const std::string log = server.stderr_text();
-    CHECK(log.find("POST /api/client/v2.0/auth/api_keys 201") != std::string::npos);
+    CHECK(log.find("apikeys info response method=POST route=/api/client/v2.0/auth/api_keys status=201 ") != std::string::npos);
     harness.capture("apikeys-emulator (stderr)", log);
     harness.capture("apikeys-emulator (stdout)", server.base_url());
   }
