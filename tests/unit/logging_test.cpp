@@ -322,6 +322,24 @@ TEST_CASE("calls over an async_send transport report the same events") {
   CHECK(seen_events.events[1].status == 201);
 }
 
+TEST_CASE("the app's location lookup over an async_send transport reports location_resolved once") {
+  scripted_transport inner;
+  inner.respond(200, location_json()).respond(200, login_json());
+  apikeys::testing::event_loop_transport<scripted_transport&> loop{inner};
+  capture seen_events;
+  apikeys::basic_app_client<decltype(loop)&, apikeys::future_executor, apikeys::return_result> app{
+      loop, make_config(seen_events.sink(log_level::info))};
+  REQUIRE(app.log_in(apikeys::credentials::email_password("ada@example.com", "correct horse")).get());
+  const std::lock_guard lock(seen_events.mutex);
+  REQUIRE(seen_events.events.size() == 3);
+  CHECK(seen_events.events[0].kind == log_event_kind::response);
+  CHECK(seen_events.events[0].route == "/api/client/v2.0/app/keys-app-abcde/location");
+  CHECK(seen_events.events[1].kind == log_event_kind::location_resolved);
+  CHECK(seen_events.events[1].host == host);
+  CHECK(seen_events.events[2].kind == log_event_kind::response);
+  CHECK(seen_events.events[2].route == "/api/client/v2.0/app/keys-app-abcde/auth/providers/local-userpass/login");
+}
+
 TEST_CASE("the retry wrapper reports each retry: the attempt about to start, why, the wait") {
   using ms = std::chrono::milliseconds;
   scripted_transport inner;

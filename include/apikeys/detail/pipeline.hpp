@@ -59,18 +59,18 @@ inline result<http_response> finish_exchange(http_request& request, send_result_
 }
 
 // One exchange as the log sees it: request_started when it begins, response when the transport answers
-// (before section 5's classification and the wipe, so the status and size are the wire's). The route is
-// copied out first: the request is wiped before the answer is seen. Made only when a sink is on.
+// (before section 5's classification, so the status and size are the wire's). answered() must come before
+// the request is wiped, as it reads the route from it. Made only when a sink is on.
 class exchange_log {
  public:
   exchange_log(const log_sink& logger, const http_request& request)
-      : logger_(&logger), method_(request.method), route_(route_of(request.url)), start_(std::chrono::steady_clock::now()) {
+      : logger_(&logger), request_(&request), start_(std::chrono::steady_clock::now()) {
     if (!logger.enabled(log_level::debug)) return;
     log_event e;
     e.kind = log_event_kind::request_started;
     e.level = log_level::debug;
-    e.method = method_;
-    e.route = route_;
+    e.method = request.method;
+    e.route = route_of(request.url);
     logger.write(e);
   }
   void answered(const result<http_response>& sent) const {
@@ -89,8 +89,8 @@ class exchange_log {
     log_event e;
     e.kind = log_event_kind::response;
     e.level = level;
-    e.method = method_;
-    e.route = route_;
+    e.method = request_->method;
+    e.route = route_of(request_->url);
     e.status = status;
     e.duration = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start_);
     e.body_size = body_size;
@@ -99,8 +99,7 @@ class exchange_log {
   }
 
   const log_sink* logger_;
-  http_method method_;
-  std::string route_;
+  const http_request* request_;
   std::chrono::steady_clock::time_point start_;
 };
 
