@@ -88,6 +88,26 @@ void login_call(benchmark::State& state) {
   run_calls(state, [&] { return app.log_in(creds); });
 }
 
+// The cost of logging: the same calls with a sink that discards every event, at `level` (trace: every event
+// built and handed over; warn: the sink is on but a successful call's events are below it, so each report
+// is one comparison). client/<op> is the baseline: no sink, in the same run.
+void logged_call(benchmark::State& state, std::string_view op, apikeys::log_level level) {
+  canned_transport transport{&answer_for(op)};
+  apikeys::client_options options;
+  options.logger = apikeys::log_sink([](const apikeys::log_event& e) { benchmark::DoNotOptimize(&e); }, level);
+  apikeys::basic_api_key_client<canned_transport&> client(transport, apikeys_bench::make_session(), options);
+  const apikeys::object_id id = apikeys_bench::sample_id();
+  if (op == "create") return run_calls(state, [&] { return client.create("bench-key-007"); });
+  if (op == "fetch") return run_calls(state, [&] { return client.fetch(id); });
+  state.SkipWithError("unknown operation");
+}
+void logged_fetch_trace(benchmark::State& s) { logged_call(s, "fetch", apikeys::log_level::trace); }
+void logged_fetch_warn(benchmark::State& s) { logged_call(s, "fetch", apikeys::log_level::warn); }
+void logged_create_trace(benchmark::State& s) { logged_call(s, "create", apikeys::log_level::trace); }
+BENCHMARK(logged_fetch_trace)->Name("client/fetch/noop_sink_trace");
+BENCHMARK(logged_fetch_warn)->Name("client/fetch/noop_sink_warn");
+BENCHMARK(logged_create_trace)->Name("client/create/noop_sink_trace");
+
 // The transport alone, called the same way: the part of client/<op> that is not the library.
 void transport_only(benchmark::State& state, std::string_view op) {
   const canned_transport transport{&answer_for(op)};

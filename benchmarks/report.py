@@ -127,6 +127,20 @@ def main():
             out.append(f"| {op} | {fmt_ns(ns(c))} | {fmt_ns(ns(t))} | {fmt_ns(own)} {mark(own < 1000)} "
                        f"| {own_allocs:.0f} | {share} |")
         out.append("")
+        logged = [(op, sink) for op in ["fetch", "create"] for sink in ["trace", "warn"] if res.get(f"client/{op}/noop_sink_{sink}")]
+        if logged:
+            out += ["#### 3b. Logging: the same call with a sink that discards every event", "",
+                    "Baseline: the call with no sink (client/<op> above, same run). `trace`: every event built and "
+                    "handed to the sink; `warn`: the sink is on, but a successful call's events are below it.", "",
+                    "| operation | no sink | no-op sink | sink level | ratio | extra per call | extra allocs/op |",
+                    "|---|---:|---:|---|---:|---:|---:|"]
+            for op, sink in logged:
+                c, s = res.get(f"client/{op}"), res[f"client/{op}/noop_sink_{sink}"]
+                if not c:
+                    continue
+                out.append(f"| {op} | {fmt_ns(ns(c))} | {fmt_ns(ns(s))} | {sink} | {ns(s) / ns(c):.2f}× "
+                           f"| {fmt_ns(ns(s) - ns(c))} | {s['allocs/op'] - c['allocs/op']:.0f} |")
+            out.append("")
 
     if loop:
         out += ["#### 4. Over loopback HTTP (each adapter, one keep-alive connection, calls interleaved)", "",

@@ -6,6 +6,7 @@
 #include "object_id.hpp"
 #include "secret.hpp"
 #include "http.hpp"
+#include "log.hpp"
 #include "error.hpp"
 #include "result.hpp"
 #include "api_key.hpp"

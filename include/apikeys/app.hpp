@@ -23,6 +23,7 @@
 #include "error_policy.hpp"
 #include "executor.hpp"
 #include "http.hpp"
+#include "log.hpp"
 #include "operations/auth.hpp"
 #include "result.hpp"
 #include "session.hpp"
@@ -57,6 +58,9 @@ class basic_app_client {
     std::vector<detail::unique_function<void(result<location_response>)>> location_waiters;
     std::optional<location_response> found;
 
+    const log_sink& logger() const noexcept { return config.logger; }
+    const log_sink* logger_if_on() const noexcept { return config.logger ? &config.logger : nullptr; }
+
     // The location, on this thread: one lookup in flight, whoever started it; later callers wait for its answer.
     result<location_response> location(core_type& core) {
       {
@@ -73,7 +77,7 @@ class basic_app_client {
         }
       } guard{this};
       lookup_machine m{&config, {}};
-      auto answer = detail::run_sync(core.transport(), m);
+      auto answer = detail::run_sync(core.transport(), m, logger_if_on());
       guard.armed = false;
       settle(answer);
       return answer;
@@ -93,7 +97,8 @@ class basic_app_client {
       if (location_in_flight) return;
       location_in_flight = true;
       lock.unlock();
-      detail::run_async(core.transport(), lookup_machine{&config, {}}, [this](result<location_response>&& answer) { settle(answer); });
+      detail::run_async(core.transport(), lookup_machine{&config, {}}, [this](result<location_response>&& answer) { settle(answer); },
+                        logger_if_on());
     }
 
     // Ends the lookup in flight: caches a success, wakes the blocked callers, completes the waiting calls.
@@ -104,6 +109,13 @@ class basic_app_client {
         if (answer) found = *answer;
         location_in_flight = false;
         waiting.swap(location_waiters);
+      }
+      if (answer && config.logger.enabled(log_level::info)) {
+        log_event e;
+        e.kind = log_event_kind::location_resolved;
+        e.level = log_level::info;
+        e.host = answer->hostname;
+        config.logger.write(e);
       }
       location_idle.notify_all();
       for (auto& then : waiting) then(result<location_response>{answer});
@@ -162,7 +174,7 @@ class basic_app_client {
   template <class Policy = ErrorPolicy, class Exec = Executor>
   basic_api_key_client<transport_ref, Exec, Policy> api_keys(std::shared_ptr<session> user, Exec executor) {
     return basic_api_key_client<transport_ref, Exec, Policy>(core_.transport(), std::move(user),
-                                                             client_options{config().timeout}, std::move(executor));
+                                                             client_options{config().timeout, config().logger}, std::move(executor));
   }
 
   const app_config& config() const noexcept { return core_.state().config; }
@@ -177,7 +189,7 @@ class basic_app_client {
   }
   template <class Op>
   detail::session_call<Op> session_call(std::shared_ptr<session> user, Op&& op) const {
-    return {std::move(user), config().timeout, "the user must be logged in", std::move(op)};
+    return {std::move(user), config().timeout, "the user must be logged in", std::move(op), core_.logger()};
   }
 
   // location(): the answer of the single lookup, which it waits for like any call that needs it.

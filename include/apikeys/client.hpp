@@ -14,6 +14,7 @@
 #include "detail/client_core.hpp"
 #include "error_policy.hpp"
 #include "executor.hpp"
+#include "log.hpp"
 #include "object_id.hpp"
 #include "operations/keys.hpp"
 #include "session.hpp"
@@ -24,6 +25,7 @@ namespace APIKEYS_NAMESPACE {
 
 struct client_options {
   std::chrono::milliseconds timeout{60'000};  ///< copied into every request's `timeout`
+  log_sink logger{};  ///< where the client's calls report (log.hpp); off by default
 };
 
 /// Manages the API keys of the user whose session it was given (never an implicit "current user").
@@ -44,6 +46,7 @@ class basic_api_key_client {
   struct state {
     std::shared_ptr<session> user;
     client_options options;
+    const log_sink& logger() const noexcept { return options.logger; }
   };
   using core_type = detail::client_core<Transport, Executor, ErrorPolicy, state>;
 
@@ -81,7 +84,8 @@ class basic_api_key_client {
   // Every key route takes the refresh token, so a 401 to any of them ends the session.
   template <class Op>
   detail::session_call<Op> machine(Op&& op) {
-    return {core_.state().user, core_.state().options.timeout, "the user must be logged in to manage API keys", std::move(op)};
+    return {core_.state().user, core_.state().options.timeout, "the user must be logged in to manage API keys", std::move(op),
+            core_.logger()};
   }
   template <class Op>
   decltype(auto) launch(Op&& op) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <string>
 
+#include "log.hpp"
 #include "version.hpp"
 
 namespace APIKEYS_NAMESPACE {
@@ -65,6 +66,8 @@ struct app_config {
   /// failed fetch fails the log in; false: log_in sends the login request alone and session::profile()
   /// stays null until app.profile().
   bool fetch_profile_at_login = true;
+  /// Where the app's calls report (log.hpp); off by default. The key clients of api_keys() inherit it.
+  log_sink logger{};
 };
 
 }  // namespace apikeys

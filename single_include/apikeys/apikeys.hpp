@@ -454,6 +454,229 @@ struct fmt::formatter<apikeys::http_response>
 
 #endif  // APIKEYS_HTTP_HPP
 // ---- end apikeys/http.hpp ----
+// ---- begin apikeys/log.hpp ----
+// apikeys logging: levels, the structured events calls report, the sink that takes them, a ready FILE* sink.
+#ifndef APIKEYS_LOG_HPP
+#define APIKEYS_LOG_HPP
+
+#include <cstdio>
+#include <type_traits>
+
+namespace APIKEYS_NAMESPACE {
+
+/// How much a sink wants, least first, as realm-core's logger orders them (its `detail` and `fatal` have
+/// no events here). A sink at `info` receives error, warn and info events; `off` receives nothing.
+enum class log_level : std::uint8_t { off = 0, error = 1, warn = 2, info = 3, debug = 4, trace = 5 };
+
+constexpr std::string_view to_string(log_level l) noexcept {
+  switch (l) {
+    case log_level::off: return "off";
+    case log_level::error: return "error";
+    case log_level::warn: return "warn";
+    case log_level::info: return "info";
+    case log_level::debug: return "debug";
+    case log_level::trace: return "trace";
+  }
+  return "unknown";
+}
+
+/// What happened. The level each kind is reported at is fixed (README "Logging" lists them):
+/// request_started debug; response info, warn for an HTTP error status, error for no response at all;
+/// retry warn; session_ended info; location_resolved info; redirect debug; connect, tls_handshake and
+/// connection_reused trace.
+enum class log_event_kind : std::uint8_t {
+  request_started,    ///< method, route
+  response,           ///< method, route, status (0: no response, `why` says why), duration, body_size
+  retry,              ///< method, route, attempt (the one about to start), why, wait
+  session_ended,      ///< why
+  location_resolved,  ///< host (the location answer's hostname)
+  connect,            ///< host (an adapter opened a new connection)
+  tls_handshake,      ///< host (an adapter completed a TLS handshake)
+  connection_reused,  ///< host (an adapter sent over a pooled connection)
+  redirect,           ///< method, route and host of the next hop, status of the redirect
+};
+
+constexpr std::string_view to_string(log_event_kind k) noexcept {
+  switch (k) {
+    case log_event_kind::request_started: return "request_started";
+    case log_event_kind::response: return "response";
+    case log_event_kind::retry: return "retry";
+    case log_event_kind::session_ended: return "session_ended";
+    case log_event_kind::location_resolved: return "location_resolved";
+    case log_event_kind::connect: return "connect";
+    case log_event_kind::tls_handshake: return "tls_handshake";
+    case log_event_kind::connection_reused: return "connection_reused";
+    case log_event_kind::redirect: return "redirect";
+  }
+  return "unknown";
+}
+
+/// One event. Only the fields its kind lists (log_event_kind) are set; the rest keep their defaults.
+/// It never holds a token, a password, a key value, a header, a body or a query string: `route` is a
+/// URL's path (a key id may appear in it), `host` a URL's scheme and host without user info.
+/// The string_views point into the reporter's storage: valid during the sink's call only.
+struct log_event {
+  log_event_kind kind = log_event_kind::request_started;
+  log_level level = log_level::info;
+  http_method method = http_method::get;
+  std::string_view route{};
+  std::string_view host{};
+  int status = 0;
+  std::chrono::microseconds duration{0};
+  std::size_t body_size = 0;
+  std::size_t attempt = 0;
+  std::string_view why{};
+  std::chrono::milliseconds wait{0};
+};
+
+/// Where events go: a callable taking `const log_event&`, and the least important level it wants.
+/// A default-constructed sink is off. `enabled(level)` is one comparison, and every reporter asks it before
+/// it builds an event, so a client without a sink pays one branch per report. Copies share nothing but
+/// what the callable's copies share. The callable is called on whichever thread the call runs (the caller's,
+/// a pool's, a transport's completion thread), concurrently when calls are concurrent: it must be safe for
+/// that. It should not throw; what it throws is dropped.
+class log_sink {
+ public:
+  log_sink() noexcept = default;
+  template <class F>
+    requires(!std::is_same_v<std::remove_cvref_t<F>, log_sink> && std::is_invocable_v<F&, const log_event&>)
+  explicit log_sink(F&& write, log_level min_level = log_level::info)
+      : write_(std::forward<F>(write)), min_level_(write_ ? min_level : log_level::off) {}
+
+  /// Whether an event of `level` would be written: false for every level when the sink is off.
+  bool enabled(log_level level) const noexcept {
+    // off (0) wraps to the largest value, so it is never enabled; a level is enabled when it is at most min.
+    return static_cast<unsigned>(level) - 1u < static_cast<unsigned>(min_level_);
+  }
+  log_level min_level() const noexcept { return min_level_; }
+  explicit operator bool() const noexcept { return min_level_ != log_level::off; }
+
+  /// Writes `event` when its level is enabled.
+  void write(const log_event& event) const noexcept {
+    if (!enabled(event.level)) return;
+#if APIKEYS_HAS_EXCEPTIONS
+    try {
+      write_(event);
+    } catch (...) {  // a sink's failure must not change the call's outcome
+    }
+#else
+    write_(event);
+#endif
+  }
+
+ private:
+  std::function<void(const log_event&)> write_{};
+  log_level min_level_ = log_level::off;
+};
+
+namespace detail {
+
+// A URL's path, without the scheme and authority before it or the query and fragment after it. One pass by
+// hand: string_view's find_first_of calls memchr once per character, which a no-op sink would pay per event.
+constexpr std::string_view route_of(std::string_view url) noexcept {
+  std::size_t at = 0;
+  for (std::size_t i = 0; i + 2 < url.size(); ++i) {
+    if (url[i] == '/' || url[i] == '?' || url[i] == '#') break;  // no scheme: a path already
+    if (url[i] == ':' && url[i + 1] == '/' && url[i + 2] == '/') {
+      at = i + 3;
+      while (at < url.size() && url[at] != '/' && url[at] != '?' && url[at] != '#') ++at;
+      break;
+    }
+  }
+  std::size_t end = at;
+  while (end < url.size() && url[end] != '?' && url[end] != '#') ++end;
+  return end == at ? std::string_view{"/"} : url.substr(at, end - at);
+}
+
+// A URL's scheme://host[:port], without user info, path, query or fragment.
+inline std::string host_of(std::string_view url) {
+  std::string out;
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return out;
+  out.append(url.substr(0, scheme + 3));
+  auto authority = url.substr(scheme + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
+  out.append(authority);
+  return out;
+}
+
+inline void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(" ").append(name).append("=").append(value.empty() ? std::string_view{"-"} : value);
+}
+
+/// The line fmt_log_sink writes for an event (without the newline):
+/// `apikeys <level> <kind> name=value ...`, with the fields its kind lists, in a fixed order; `why`, the
+/// one value that may hold spaces, comes last; an empty value is written `-`.
+inline std::string describe(const log_event& e) {
+  std::string out = "apikeys ";
+  out.append(to_string(e.level)).append(" ").append(to_string(e.kind));
+  const auto request = [&] {
+    append_field(out, "method", to_string(e.method));
+    append_field(out, "route", e.route);
+  };
+  switch (e.kind) {
+    case log_event_kind::request_started: request(); break;
+    case log_event_kind::response:
+      request();
+      append_field(out, "status", std::to_string(e.status));
+      append_field(out, "duration_us", std::to_string(e.duration.count()));
+      append_field(out, "body_bytes", std::to_string(e.body_size));
+      if (e.status == 0 || !e.why.empty()) append_field(out, "why", e.why);
+      break;
+    case log_event_kind::retry:
+      request();
+      append_field(out, "attempt", std::to_string(e.attempt));
+      append_field(out, "wait_ms", std::to_string(e.wait.count()));
+      append_field(out, "why", e.why);
+      break;
+    case log_event_kind::session_ended: append_field(out, "why", e.why); break;
+    case log_event_kind::redirect:
+      append_field(out, "status", std::to_string(e.status));
+      request();
+      append_field(out, "host", e.host);
+      break;
+    case log_event_kind::location_resolved:
+    case log_event_kind::connect:
+    case log_event_kind::tls_handshake:
+    case log_event_kind::connection_reused: append_field(out, "host", e.host); break;
+  }
+  return out;
+}
+inline std::string describe(const log_level& l) { return std::string{to_string(l)}; }
+inline std::string describe(const log_event_kind& k) { return std::string{to_string(k)}; }
+
+}  // namespace detail
+
+/// A sink that writes each event as one line (detail::describe's format, then '\n') to `out`, with one
+/// fwrite, so lines from concurrent calls do not interleave. `out` must stay open while the sink is used.
+inline log_sink fmt_log_sink(std::FILE* out, log_level min_level = log_level::info) {
+  if (!out) return {};
+  return log_sink(
+      [out](const log_event& event) {
+        std::string line = detail::describe(event);
+        line.push_back('\n');
+        std::fwrite(line.data(), 1, line.size(), out);
+      },
+      min_level);
+}
+
+inline std::ostream& operator<<(std::ostream& os, log_level l) { return os << to_string(l); }
+inline std::ostream& operator<<(std::ostream& os, log_event_kind k) { return os << to_string(k); }
+inline std::ostream& operator<<(std::ostream& os, const log_event& e) { return os << detail::describe(e); }
+
+}  // namespace apikeys
+
+template <>
+struct fmt::formatter<apikeys::log_level> : apikeys::detail::described_formatter<apikeys::log_level, &apikeys::detail::describe> {};
+template <>
+struct fmt::formatter<apikeys::log_event_kind>
+    : apikeys::detail::described_formatter<apikeys::log_event_kind, &apikeys::detail::describe> {};
+template <>
+struct fmt::formatter<apikeys::log_event> : apikeys::detail::described_formatter<apikeys::log_event, &apikeys::detail::describe> {};
+
+#endif  // APIKEYS_LOG_HPP
+// ---- end apikeys/log.hpp ----
 // ---- begin apikeys/error.hpp ----
 // apikeys errors: the errc codes, their std::error_category, api_error, and api_exception.
 #ifndef APIKEYS_ERROR_HPP
@@ -461,7 +684,6 @@ struct fmt::formatter<apikeys::http_response>
 
 #include <exception>
 #include <system_error>
-#include <type_traits>
 
 namespace APIKEYS_NAMESPACE {
 
@@ -1077,6 +1299,8 @@ struct app_config {
   /// failed fetch fails the log in; false: log_in sends the login request alone and session::profile()
   /// stays null until app.profile().
   bool fetch_profile_at_login = true;
+  /// Where the app's calls report (log.hpp); off by default. The key clients of api_keys() inherit it.
+  log_sink logger{};
 };
 
 }  // namespace apikeys
@@ -3330,6 +3554,51 @@ inline result<http_response> finish_exchange(http_request& request, send_result_
   return finish_exchange(request, result<http_response>{std::move(*sent)});
 }
 
+// One exchange as the log sees it: request_started when it begins, response when the transport answers
+// (before section 5's classification, so the status and size are the wire's). answered() must come before
+// the request is wiped, as it reads the route from it. Made only when a sink is on.
+class exchange_log {
+ public:
+  exchange_log(const log_sink& logger, const http_request& request)
+      : logger_(&logger), request_(&request), start_(std::chrono::steady_clock::now()) {
+    if (!logger.enabled(log_level::debug)) return;
+    log_event e;
+    e.kind = log_event_kind::request_started;
+    e.level = log_level::debug;
+    e.method = request.method;
+    e.route = route_of(request.url);
+    logger.write(e);
+  }
+  void answered(const result<http_response>& sent) const {
+    if (sent) return response(sent->status, sent->body.size(), {});
+    response(0, 0, to_string(sent.error().code));
+  }
+  void answered(const send_result_type& sent) const {
+    if (sent) return response(sent->status, sent->body.size(), {});
+    response(0, 0, to_string(sent.error().code));
+  }
+
+ private:
+  void response(int status, std::size_t body_size, std::string_view why) const {
+    const log_level level = status == 0 ? log_level::error : status >= 400 ? log_level::warn : log_level::info;
+    if (!logger_->enabled(level)) return;
+    log_event e;
+    e.kind = log_event_kind::response;
+    e.level = level;
+    e.method = request_->method;
+    e.route = route_of(request_->url);
+    e.status = status;
+    e.duration = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start_);
+    e.body_size = body_size;
+    e.why = why;
+    logger_->write(e);
+  }
+
+  const log_sink* logger_;
+  const http_request* request_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 // A synchronous call on a transport that only has async_send: wait for the completion. It must not be
 // the thread the completion runs on (an event loop calling a blocking client deadlocks itself).
 template <class Transport>
@@ -3354,8 +3623,21 @@ send_result_type blocking_send(Transport& transport, const http_request& request
 }
 
 // One classified exchange on this thread: send() when the transport has it, else async_send and wait.
+// With a sink (non-null only when it is on), the exchange is reported.
 template <class Transport>
-result<http_response> sync_exchange(Transport& transport, http_request& request) {
+result<http_response> sync_exchange(Transport& transport, http_request& request, const log_sink* logger = nullptr) {
+  if (logger) [[unlikely]] {
+    const exchange_log note(*logger, request);
+    if constexpr (apikeys::transport<Transport>) {
+      auto sent = send(transport, request);
+      note.answered(sent);
+      return finish_exchange(request, std::move(sent));
+    } else {
+      auto sent = blocking_send(transport, request);
+      note.answered(sent);
+      return finish_exchange(request, std::move(sent));
+    }
+  }
   if constexpr (apikeys::transport<Transport>) {
     return exchange(transport, request);
   } else {
@@ -3372,13 +3654,18 @@ class exchange_completion {
     std::atomic<bool> fired{false};
     http_request* request;
     std::optional<Done> done;
+    std::optional<exchange_log> note{};
   };
 
  public:
-  exchange_completion(http_request& request, Done&& done) : state_(std::make_shared<state>(request, std::move(done))) {}
+  exchange_completion(http_request& request, Done&& done, const log_sink* logger = nullptr)
+      : state_(std::make_shared<state>(request, std::move(done))) {
+    if (logger) [[unlikely]] state_->note.emplace(*logger, request);
+  }
 
   void operator()(send_result_type sent) const {
     if (state_->fired.exchange(true, std::memory_order_acq_rel)) return;
+    if (state_->note) [[unlikely]] state_->note->answered(sent);
     auto response = finish_exchange(*state_->request, std::move(sent));
     // Moved out first, so what `done` owns (the request included) goes when it returns, not when the
     // transport drops its copy of this completion.
@@ -3393,32 +3680,35 @@ class exchange_completion {
 
 // Starts one exchange; `done(result<http_response>)` runs once, on the transport's completion thread.
 template <class Transport, class Done>
-void async_exchange(Transport& transport, http_request& request, Done&& done) {
-  const exchange_completion<std::decay_t<Done>> completion(request, std::forward<Done>(done));
+void async_exchange(Transport& transport, http_request& request, Done&& done, const log_sink* logger = nullptr) {
+  const exchange_completion<std::decay_t<Done>> completion(request, std::forward<Done>(done), logger);
   contain_transport_throw([&] { transport.async_send(std::as_const(request), completion); },
                           [&](transport_error failure) { completion(unexpected{std::move(failure)}); });
 }
 
-/// Runs a machine to the end on this thread: the whole call, blocking.
+/// Runs a machine to the end on this thread: the whole call, blocking. `logger`, when not null, is a sink
+/// that is on; each exchange is reported to it.
 template <class Transport, call_machine Machine>
-result<typename Machine::value_type> run_sync(Transport& transport, Machine& machine) {
+result<typename Machine::value_type> run_sync(Transport& transport, Machine& machine, const log_sink* logger = nullptr) {
   http_request request;
   if constexpr (one_exchange_machine<Machine>) {
     if (auto refused = machine.start(request)) return std::move(*refused);
-    return machine.finish(sync_exchange(transport, request));
+    return machine.finish(sync_exchange(transport, request, logger));
   } else {
     auto outcome = machine.start(request);
-    while (!outcome) outcome = machine.resume(sync_exchange(transport, request), request);
+    while (!outcome) outcome = machine.resume(sync_exchange(transport, request, logger), request);
     return std::move(*outcome);
   }
 }
 
 template <class Transport, class Machine, class Done>
 struct async_run {
-  async_run(Transport& t, Machine&& m, Done&& d) : transport(t), machine(std::move(m)), done(std::move(d)) {}
+  async_run(Transport& t, Machine&& m, Done&& d, const log_sink* l)
+      : transport(t), machine(std::move(m)), done(std::move(d)), logger(l) {}
   Transport& transport;
   Machine machine;
   Done done;
+  const log_sink* logger;
   http_request request;
 };
 
@@ -3432,6 +3722,7 @@ void finish_run(std::unique_ptr<Run> run, Outcome&& outcome) {
 template <class Run>
 void send_next(std::unique_ptr<Run> run) {
   Run& current = *run;
+  const log_sink* logger = current.logger;
   async_exchange(current.transport, current.request, [run = std::move(run)](result<http_response>&& response) mutable {
     if constexpr (one_exchange_machine<decltype(run->machine)>) {
       auto outcome = run->machine.finish(std::move(response));
@@ -3441,22 +3732,22 @@ void send_next(std::unique_ptr<Run> run) {
       if (!outcome) return send_next(std::move(run));
       finish_run(std::move(run), std::move(*outcome));
     }
-  });
+  }, logger);
 }
 
 /// Starts a machine and returns; `done(result<T>)` runs once when it finishes: on the thread of the
 /// transport's last completion, or on this one if the call finishes before sending or the transport
 /// completes inside async_send. With a transport that only has send(), the whole call runs here first.
 template <class Transport, class Machine, class Done>
-void run_async(Transport& transport, Machine&& machine, Done&& done) {
+void run_async(Transport& transport, Machine&& machine, Done&& done, const log_sink* logger = nullptr) {
   using machine_type = std::remove_cvref_t<Machine>;
   if constexpr (!async_transport<Transport>) {
     machine_type m(std::forward<Machine>(machine));
-    done(run_sync(transport, m));
+    done(run_sync(transport, m, logger));
   } else {
     using run_type = async_run<Transport, machine_type, std::decay_t<Done>>;
     auto run = std::make_unique<run_type>(transport, machine_type(std::forward<Machine>(machine)),
-                                          std::decay_t<Done>(std::forward<Done>(done)));
+                                          std::decay_t<Done>(std::forward<Done>(done)), logger);
     auto outcome = run->machine.start(run->request);
     if (outcome) return finish_run(std::move(run), std::move(*outcome));
     send_next(std::move(run));
@@ -3530,6 +3821,7 @@ struct session_call {
   std::chrono::milliseconds timeout;
   std::string_view logged_out;  // the family's wording of errc::not_logged_in
   Op op;
+  const log_sink* logger = nullptr;  // the client's, when it is on: told when this call ends the session
   bool refreshing = false;  // access-token calls: the refresh after a first 401 is in flight
   bool retried = false;     // access-token calls: the request after that refresh is in flight
   // The 401 the caller gets: a refresh-token call's while its revoking DELETE is in flight, an access-token
@@ -3593,7 +3885,10 @@ struct session_call {
   result<value_type> settle(result<http_response>&& response)
     requires(needs == ops::prerequisite::refresh_token)
   {
-    if constexpr (ends_session) user->log_out();
+    if constexpr (ends_session) {
+      user->log_out();
+      note_session_ended("logged out");
+    }
     if (!response) return op.fail(std::move(response).error());
     return decode(*response);
   }
@@ -3619,12 +3914,21 @@ struct session_call {
     const bool ended = user->end_with_refresh_token([&](std::string_view bearer) {
       refused = ops::log_out{}.build(request, ops::request_context{user->host(), bearer, timeout});
     });
+    if (ended) note_session_ended("the server refused the refresh token (401)");
     if (ended && !refused) return true;
     wipe(request);
     return false;
   }
   // The refresh an access-token call makes after a first 401, for the same session.
-  session_call<ops::refresh_session> refresh_call() const { return {user, timeout, logged_out, {}}; }
+  session_call<ops::refresh_session> refresh_call() const { return {user, timeout, logged_out, {}, logger}; }
+  void note_session_ended(std::string_view why) const {
+    if (!logger || !logger->enabled(log_level::info)) return;
+    log_event e;
+    e.kind = log_event_kind::session_ended;
+    e.level = log_level::info;
+    e.why = why;
+    logger->write(e);
+  }
 };
 
 /// An app's call that needs no session (operations/auth.hpp): the location lookup (sent to the base URL),
@@ -3685,7 +3989,9 @@ struct login_call {
     if (!profile) {
       auto made = login.finish(std::move(response));
       if (!made || !login.config->fetch_profile_at_login) return made;
-      profile.emplace(session_call<ops::fetch_profile>{std::move(*made), login.config->timeout, "the user must be logged in", {}});
+      const log_sink* sink = login.config->logger ? &login.config->logger : nullptr;
+      profile.emplace(session_call<ops::fetch_profile>{std::move(*made), login.config->timeout,
+                                                       "the user must be logged in", {}, sink});
       if (auto fetched = profile->start(request)) return settle(std::move(*fetched));
       return std::nullopt;
     }
@@ -3720,7 +4026,7 @@ constexpr bool needs_location() {
 /// What both clients are: a Transport, the client's own State, and an Executor, in that order (the
 /// executor goes first, so one that owns a pool joins its calls while all they use is still here), with
 /// one way to run a call machine (detail/pipeline.hpp) on them. A machine that needs the location is told
-/// it first; State provides it (`location(core)` and `location_async(core, then)`).
+/// it first; State provides it (`location(core)` and `location_async(core, then)`), and its sink (`logger()`).
 /// Its template arguments are checked here, once, for both clients.
 template <class Transport, class Executor, class ErrorPolicy, class State>
 class client_core {
@@ -3758,7 +4064,7 @@ class client_core {
       if (!found) return machine.fail(std::move(found).error());
       machine.located(*found);
     }
-    return detail::run_sync(transport_, machine);
+    return detail::run_sync(transport_, machine, logger());
   }
 
   /// Starts the call; `done(result<T>)` runs once, where pipeline.hpp's run_async says.
@@ -3773,11 +4079,17 @@ class client_core {
                                     then = std::decay_t<Done>(std::forward<Done>(done))](result<location_response>&& found) mutable {
         if (!found) return then(m.fail(std::move(found).error()));
         m.located(*found);
-        detail::run_async(transport_, std::move(m), std::move(then));
+        detail::run_async(transport_, std::move(m), std::move(then), logger());
       });
     } else {
-      detail::run_async(transport_, std::forward<Machine>(machine), std::forward<Done>(done));
+      detail::run_async(transport_, std::forward<Machine>(machine), std::forward<Done>(done), logger());
     }
+  }
+
+  /// The State's sink (`state.logger()`) when it is on, else null: what the pipeline reports to.
+  const log_sink* logger() const noexcept {
+    const log_sink& sink = state_.logger();
+    return sink ? &sink : nullptr;
   }
 
  private:
@@ -3794,6 +4106,7 @@ namespace APIKEYS_NAMESPACE {
 
 struct client_options {
   std::chrono::milliseconds timeout{60'000};  ///< copied into every request's `timeout`
+  log_sink logger{};  ///< where the client's calls report (log.hpp); off by default
 };
 
 /// Manages the API keys of the user whose session it was given (never an implicit "current user").
@@ -3814,6 +4127,7 @@ class basic_api_key_client {
   struct state {
     std::shared_ptr<session> user;
     client_options options;
+    const log_sink& logger() const noexcept { return options.logger; }
   };
   using core_type = detail::client_core<Transport, Executor, ErrorPolicy, state>;
 
@@ -3851,7 +4165,8 @@ class basic_api_key_client {
   // Every key route takes the refresh token, so a 401 to any of them ends the session.
   template <class Op>
   detail::session_call<Op> machine(Op&& op) {
-    return {core_.state().user, core_.state().options.timeout, "the user must be logged in to manage API keys", std::move(op)};
+    return {core_.state().user, core_.state().options.timeout, "the user must be logged in to manage API keys", std::move(op),
+            core_.logger()};
   }
   template <class Op>
   decltype(auto) launch(Op&& op) {
@@ -3944,6 +4259,9 @@ class basic_app_client {
     std::vector<detail::unique_function<void(result<location_response>)>> location_waiters;
     std::optional<location_response> found;
 
+    const log_sink& logger() const noexcept { return config.logger; }
+    const log_sink* logger_if_on() const noexcept { return config.logger ? &config.logger : nullptr; }
+
     // The location, on this thread: one lookup in flight, whoever started it; later callers wait for its answer.
     result<location_response> location(core_type& core) {
       {
@@ -3960,7 +4278,7 @@ class basic_app_client {
         }
       } guard{this};
       lookup_machine m{&config, {}};
-      auto answer = detail::run_sync(core.transport(), m);
+      auto answer = detail::run_sync(core.transport(), m, logger_if_on());
       guard.armed = false;
       settle(answer);
       return answer;
@@ -3980,7 +4298,8 @@ class basic_app_client {
       if (location_in_flight) return;
       location_in_flight = true;
       lock.unlock();
-      detail::run_async(core.transport(), lookup_machine{&config, {}}, [this](result<location_response>&& answer) { settle(answer); });
+      detail::run_async(core.transport(), lookup_machine{&config, {}}, [this](result<location_response>&& answer) { settle(answer); },
+                        logger_if_on());
     }
 
     // Ends the lookup in flight: caches a success, wakes the blocked callers, completes the waiting calls.
@@ -3991,6 +4310,13 @@ class basic_app_client {
         if (answer) found = *answer;
         location_in_flight = false;
         waiting.swap(location_waiters);
+      }
+      if (answer && config.logger.enabled(log_level::info)) {
+        log_event e;
+        e.kind = log_event_kind::location_resolved;
+        e.level = log_level::info;
+        e.host = answer->hostname;
+        config.logger.write(e);
       }
       location_idle.notify_all();
       for (auto& then : waiting) then(result<location_response>{answer});
@@ -4049,7 +4375,7 @@ class basic_app_client {
   template <class Policy = ErrorPolicy, class Exec = Executor>
   basic_api_key_client<transport_ref, Exec, Policy> api_keys(std::shared_ptr<session> user, Exec executor) {
     return basic_api_key_client<transport_ref, Exec, Policy>(core_.transport(), std::move(user),
-                                                             client_options{config().timeout}, std::move(executor));
+                                                             client_options{config().timeout, config().logger}, std::move(executor));
   }
 
   const app_config& config() const noexcept { return core_.state().config; }
@@ -4064,7 +4390,7 @@ class basic_app_client {
   }
   template <class Op>
   detail::session_call<Op> session_call(std::shared_ptr<session> user, Op&& op) const {
-    return {std::move(user), config().timeout, "the user must be logged in", std::move(op)};
+    return {std::move(user), config().timeout, "the user must be logged in", std::move(op), core_.logger()};
   }
 
   // location(): the answer of the single lookup, which it waits for like any call that needs it.

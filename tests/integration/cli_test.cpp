@@ -1,5 +1,6 @@
 // The apikeys CLI as a user drives it: child processes against apikeys-emulator on 127.0.0.1.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -860,6 +861,58 @@ TEST_CASE("apikeys CLI: every command against apikeys-emulator") {
   CHECK(exists(default_file));
 
   CHECK(emulator.stop() == 0);
+  secrets.check(cli.runs());
+}
+
+TEST_CASE("apikeys CLI: -v logs responses and sessions to stderr, -vv every event, never a secret") {
+  temp_dir dir;
+  apikeys_tests::emulator_process emulator({"--app-id", std::string{app_id}, "--user", "carol@example.com:pw-carol-3"});
+  cli_driver cli(dir);
+  secret_ledger secrets;
+  secrets.never_printed = {"pw-carol-3"};
+  const std::string file = dir / "carol.json";
+  const env_map carol{{"APIKEYS_BASE_URL", emulator.base_url()}, {"APIKEYS_APP_ID", std::string{app_id}},
+                      {"APIKEYS_SESSION_FILE", file}};
+  const std::string keys_route = "route=/api/client/v2.0/auth/api_keys";
+
+  // -vv: every event, the connection's included; stdout is as without it.
+  const run_result login =
+      cli.run({"-vv", "--json", "login"}, with(carol, {{"APIKEYS_EMAIL", "carol@example.com"}, {"APIKEYS_PASSWORD", "pw-carol-3"}}));
+  CHECK_RUN(login, 0);
+  CHECK(login.out.starts_with("{\"user_id\":"));
+  CHECK(login.err.starts_with(fmt::format("apikeys debug request_started method=GET route=/api/client/v2.0/app/{}/location\n", app_id)));
+  CHECK(count_of(login.err, "apikeys trace connect host=") == 1);
+  CHECK(count_of(login.err, "apikeys trace connection_reused host=") == 1);
+  CHECK(count_of(login.err, "apikeys info location_resolved host=" + emulator.base_url() + "\n") == 1);
+  CHECK(count_of(login.err, fmt::format("apikeys info response method=POST route=/api/client/v2.0/app/{}/auth/providers/local-userpass/login status=200 ", app_id)) == 1);
+  for (std::size_t at = 0; at < login.err.size(); at = login.err.find('\n', at) + 1) CHECK(login.err.compare(at, 8, "apikeys ") == 0);
+  secrets.add_session(file);
+
+  // -v: info and above only: the response, no request_started, no connection.
+  const run_result created = cli.run({"create", "logged", "--json", "--verbose"}, carol);
+  CHECK_RUN(created, 0);
+  const auto key = parse_key(created.out);
+  REQUIRE(key.has_value());
+  REQUIRE(key->value.has_value());
+  secrets.key_values.emplace_back(*key->value, cli.last_index());
+  CHECK(created.err.starts_with("apikeys info response method=POST " + keys_route + " status=201 duration_us="));
+  CHECK(line_count(created.err) == 1);
+
+  // Errors are logged too (a 409 at warn), before the error line.
+  const run_result duplicate = cli.run({"-v", "create", "logged"}, carol);
+  CHECK_RUN(duplicate, 1);
+  CHECK(duplicate.err.starts_with("apikeys warn response method=POST " + keys_route + " status=409 "));
+  CHECK(duplicate.err.find("\napikeys: ") != std::string::npos);
+
+  CHECK_RUN(cli.run({"-v", "-v", "get", key->id}, carol), 0);
+  CHECK(count_of(cli.runs().back().err, "apikeys debug request_started method=GET " + keys_route + "/" + key->id + "\n") == 1);
+
+  const run_result out = cli.run({"logout", "-v"}, carol);
+  CHECK_RUN(out, 0);
+  CHECK(out.err.find("apikeys info response method=DELETE route=/api/client/v2.0/auth/session status=204 ") == 0);
+  CHECK(out.err.ends_with("apikeys info session_ended why=logged out\n"));
+
+  CHECK_FAILS(cli.run({"--verbose=2", "list"}, carol), 2, "option --verbose takes no value");
   secrets.check(cli.runs());
 }
 

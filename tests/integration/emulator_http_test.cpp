@@ -81,14 +81,21 @@ server_log parse_log(const std::string& text) {
   server_log out;
   std::istringstream lines(text);
   std::string line;
+  // "apikeys info response method=GET route=/path status=200 duration_us=180 body_bytes=72" (warn: 4xx, 5xx).
   while (std::getline(lines, line)) {
     std::istringstream words(line);
-    std::string method, path, status, took, extra;
-    const bool four = static_cast<bool>(words >> method >> path >> status >> took) && !(words >> extra);
-    const bool shaped = four && status.size() == 3 &&
-                        std::all_of(status.begin(), status.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
-                        took.size() > 2 && took.substr(took.size() - 2) == "ms" && path.front() == '/';
-    (shaped ? out.requests : out.other).push_back(shaped ? method + " " + path + " " + status : line);
+    std::string tag, level, kind, method, path, status, took, size, extra;
+    const bool eight = static_cast<bool>(words >> tag >> level >> kind >> method >> path >> status >> took >> size) &&
+                       !(words >> extra);
+    const auto value = [](const std::string& word, std::string_view name) {
+      return word.rfind(name, 0) == 0 ? word.substr(name.size()) : std::string{};
+    };
+    const std::string code = value(status, "status=");
+    const bool shaped = eight && tag == "apikeys" && (level == "info" || level == "warn") && kind == "response" &&
+                        code.size() == 3 && std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+                        (level == "warn") == (code[0] >= '4') && took.rfind("duration_us=", 0) == 0 &&
+                        size.rfind("body_bytes=", 0) == 0 && value(path, "route=").rfind('/', 0) == 0;
+    (shaped ? out.requests : out.other).push_back(shaped ? value(method, "method=") + " " + value(path, "route=") + " " + code : line);
   }
   return out;
 }

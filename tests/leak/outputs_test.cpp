@@ -192,13 +192,21 @@ class library_run {
  public:
   library_run(Transport& transport, leak_harness& harness, std::string source, const std::string& base_url,
               const std::string& app_id)
-      : transport_(transport), harness_(harness), out_(harness, std::move(source)), app_(transport, config(base_url, app_id)) {}
+      : transport_(transport),
+        harness_(harness),
+        source_(source),
+        out_(harness, std::move(source)),
+        app_(transport, config(base_url, app_id, log_)) {}
 
-  static apikeys::app_config config(const std::string& base_url, const std::string& app_id) {
+  // Every event of every call (the app's and, inherited, its key clients') at trace level, one line each
+  // as fmt_log_sink writes it, into `log`: captured as one more output when the story is over.
+  static apikeys::app_config config(const std::string& base_url, const std::string& app_id, const std::shared_ptr<std::string>& log) {
     apikeys::app_config c;
     c.base_url = base_url;
     c.app_id = app_id;
     c.timeout = std::chrono::milliseconds{10'000};
+    c.logger = apikeys::log_sink([log](const apikeys::log_event& e) { log->append(fmt::format("{}\n", e)); },
+                                 apikeys::log_level::trace);
     return c;
   }
 
@@ -355,6 +363,16 @@ class library_run {
     out_.print(*user);
     out_.print_outcome(app_.log_out(user));
     out_.print(*user);
+
+    // The log saw the whole story: every call, the errors, the lookup, the sessions that ended.
+    const std::string& log = *log_;
+    CHECK(count_of(log, "apikeys debug request_started ") > 60);
+    CHECK(count_of(log, "apikeys debug request_started ") == count_of(log, " response method="));
+    CHECK(count_of(log, "apikeys info location_resolved host=") == 1);
+    CHECK(count_of(log, "apikeys warn response method=POST route=/api/client/v2.0/auth/api_keys status=409") == 2);
+    CHECK(count_of(log, "apikeys info session_ended why=the server refused the refresh token (401)") == 1);
+    CHECK(count_of(log, "apikeys info session_ended why=logged out") == 2);
+    harness_.capture(source_ + " log sink (trace)", log);
   }
 
   int rows() const { return rows_; }
@@ -365,7 +383,9 @@ class library_run {
 
   Transport& transport_;
   leak_harness& harness_;
+  std::string source_;
   printer out_;
+  std::shared_ptr<std::string> log_ = std::make_shared<std::string>();
   app_type app_;
   int rows_ = 0;
 };
@@ -463,9 +483,14 @@ class cli_run {
     env.emplace("APIKEYS_BASE_URL", base_url_);
     env.emplace("APIKEYS_APP_ID", app_id_);
     env.emplace("APIKEYS_SESSION_FILE", dir_ + "/session.json");
-    process_result r = run_program(APIKEYS_CLI_PATH, args, env);
+    // -vv: every run logs every event to stderr too, which is searched with the rest.
+    std::vector<std::string> logged{"-vv"};
+    logged.insert(logged.end(), args.begin(), args.end());
+    process_result r = run_program(APIKEYS_CLI_PATH, logged, env);
     std::string label = "apikeys";
-    for (const auto& a : args) label.append(" ").append(a);
+    for (const auto& a : logged) label.append(" ").append(a);
+    // A run that sends nothing (refused locally, or logging out when not logged in) logs nothing.
+    if (expected == 0 && label != "apikeys -vv logout") CHECK(r.err.find("apikeys debug request_started ") != std::string::npos);
     INFO(label, "\nstdout: ", r.out, "\nstderr: ", r.err);
     CHECK(r.status == expected);
     std::string value;
@@ -570,7 +595,7 @@ TEST_CASE("leak harness: no secret in anything the library, the emulator, the ex
     run_cli(harness, server.base_url(), "leak-app", email, password);
     CHECK(server.stop() == 0);
     const std::string log = server.stderr_text();
-    CHECK(log.find("POST /api/client/v2.0/auth/api_keys 201") != std::string::npos);
+    CHECK(log.find("apikeys info response method=POST route=/api/client/v2.0/auth/api_keys status=201 ") != std::string::npos);
     harness.capture("apikeys-emulator (stderr)", log);
     harness.capture("apikeys-emulator (stdout)", server.base_url());
   }

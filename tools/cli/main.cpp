@@ -83,6 +83,9 @@ options (before or after the command; `--` ends them):
                    ${XDG_CONFIG_HOME:-$HOME/.config}/apikeys/session.json)
   --timeout SECS   give up on a request after this many seconds (default 60)
   --json           print one compact JSON document for scripts instead of tables
+  -v, --verbose    log each request's response, the location and ended sessions to stderr;
+                   -vv (or -v twice) logs every event (requests, connections, redirects) too.
+                   Never a token, a password or a key value
   -h, --help       show help; after a command, that command's
   --version        print the version
 
@@ -302,6 +305,7 @@ struct invocation {
   bool json = false;
   bool help = false;
   bool version = false;
+  int verbosity = 0;  // -v: 1 (info), -vv: 2 (trace)
   std::vector<std::string> words;  // the command and its arguments
 };
 
@@ -330,6 +334,14 @@ parse_outcome parse_command_line(int argc, char** argv) {
     std::optional<std::string_view> attached;
     if (equals != std::string_view::npos) attached = arg.substr(equals + 1);
 
+    if (name == "-v" || name == "--verbose" || name == "-vv") {
+      if (attached) {
+        out.error = fmt::format("option {} takes no value", name);
+        return out;
+      }
+      out.value.verbosity += name == "-vv" ? 2 : 1;
+      continue;
+    }
     if (name == "--json" || name == "--help" || name == "-h" || name == "--version") {
       if (attached) {
         out.error = fmt::format("option {} takes no value", name);
@@ -374,6 +386,7 @@ struct settings {
   std::optional<std::string> session_file;  // from --session or APIKEYS_SESSION_FILE
   std::chrono::milliseconds timeout{60'000};
   bool json = false;
+  int verbosity = 0;
 };
 
 const char* environment(const char* name) {
@@ -408,7 +421,13 @@ app_type make_app(const settings& s) {
   config.device.platform_version = operating_system_release();
   config.device.framework_name = "apikeys-cli";
   config.device.framework_version = APIKEYS_VERSION_STRING;
-  return app_type{apikeys::httplib_transport{}, std::move(config)};
+  // -v and -vv: one line per event on stderr, so stdout stays what scripts read.
+  apikeys::httplib_transport_options transport;
+  if (s.verbosity > 0) {
+    config.logger = apikeys::fmt_log_sink(stderr, s.verbosity > 1 ? apikeys::log_level::trace : apikeys::log_level::info);
+    transport.logger = config.logger;
+  }
+  return app_type{apikeys::httplib_transport{std::move(transport)}, std::move(config)};
 }
 
 std::string trim(std::string_view text) {
@@ -708,6 +727,7 @@ int run(const invocation& line) {
 
   settings s;
   s.json = line.json;
+  s.verbosity = line.verbosity;
   s.base_url = flag_or_environment(line.base_url, "APIKEYS_BASE_URL", apikeys::app_config{}.base_url);
   s.app_id = flag_or_environment(line.app_id, "APIKEYS_APP_ID", {});
   if (line.session_file) s.session_file = *line.session_file;

@@ -16,6 +16,7 @@
 #include "../error_policy.hpp"
 #include "../executor.hpp"
 #include "../http.hpp"
+#include "../log.hpp"
 #include "../operations.hpp"
 #include "../operations/auth.hpp"
 #include "../operations/common.hpp"
@@ -62,6 +63,7 @@ struct session_call {
   std::chrono::milliseconds timeout;
   std::string_view logged_out;  // the family's wording of errc::not_logged_in
   Op op;
+  const log_sink* logger = nullptr;  // the client's, when it is on: told when this call ends the session
   bool refreshing = false;  // access-token calls: the refresh after a first 401 is in flight
   bool retried = false;     // access-token calls: the request after that refresh is in flight
   // The 401 the caller gets: a refresh-token call's while its revoking DELETE is in flight, an access-token
@@ -125,7 +127,10 @@ struct session_call {
   result<value_type> settle(result<http_response>&& response)
     requires(needs == ops::prerequisite::refresh_token)
   {
-    if constexpr (ends_session) user->log_out();
+    if constexpr (ends_session) {
+      user->log_out();
+      note_session_ended("logged out");
+    }
     if (!response) return op.fail(std::move(response).error());
     return decode(*response);
   }
@@ -151,12 +156,21 @@ struct session_call {
     const bool ended = user->end_with_refresh_token([&](std::string_view bearer) {
       refused = ops::log_out{}.build(request, ops::request_context{user->host(), bearer, timeout});
     });
+    if (ended) note_session_ended("the server refused the refresh token (401)");
     if (ended && !refused) return true;
     wipe(request);
     return false;
   }
   // The refresh an access-token call makes after a first 401, for the same session.
-  session_call<ops::refresh_session> refresh_call() const { return {user, timeout, logged_out, {}}; }
+  session_call<ops::refresh_session> refresh_call() const { return {user, timeout, logged_out, {}, logger}; }
+  void note_session_ended(std::string_view why) const {
+    if (!logger || !logger->enabled(log_level::info)) return;
+    log_event e;
+    e.kind = log_event_kind::session_ended;
+    e.level = log_level::info;
+    e.why = why;
+    logger->write(e);
+  }
 };
 
 /// An app's call that needs no session (operations/auth.hpp): the location lookup (sent to the base URL),
@@ -217,7 +231,9 @@ struct login_call {
     if (!profile) {
       auto made = login.finish(std::move(response));
       if (!made || !login.config->fetch_profile_at_login) return made;
-      profile.emplace(session_call<ops::fetch_profile>{std::move(*made), login.config->timeout, "the user must be logged in", {}});
+      const log_sink* sink = login.config->logger ? &login.config->logger : nullptr;
+      profile.emplace(session_call<ops::fetch_profile>{std::move(*made), login.config->timeout,
+                                                       "the user must be logged in", {}, sink});
       if (auto fetched = profile->start(request)) return settle(std::move(*fetched));
       return std::nullopt;
     }
@@ -252,7 +268,7 @@ constexpr bool needs_location() {
 /// What both clients are: a Transport, the client's own State, and an Executor, in that order (the
 /// executor goes first, so one that owns a pool joins its calls while all they use is still here), with
 /// one way to run a call machine (detail/pipeline.hpp) on them. A machine that needs the location is told
-/// it first; State provides it (`location(core)` and `location_async(core, then)`).
+/// it first; State provides it (`location(core)` and `location_async(core, then)`), and its sink (`logger()`).
 /// Its template arguments are checked here, once, for both clients.
 template <class Transport, class Executor, class ErrorPolicy, class State>
 class client_core {
@@ -290,7 +306,7 @@ class client_core {
       if (!found) return machine.fail(std::move(found).error());
       machine.located(*found);
     }
-    return detail::run_sync(transport_, machine);
+    return detail::run_sync(transport_, machine, logger());
   }
 
   /// Starts the call; `done(result<T>)` runs once, where pipeline.hpp's run_async says.
@@ -305,11 +321,17 @@ class client_core {
                                     then = std::decay_t<Done>(std::forward<Done>(done))](result<location_response>&& found) mutable {
         if (!found) return then(m.fail(std::move(found).error()));
         m.located(*found);
-        detail::run_async(transport_, std::move(m), std::move(then));
+        detail::run_async(transport_, std::move(m), std::move(then), logger());
       });
     } else {
-      detail::run_async(transport_, std::forward<Machine>(machine), std::forward<Done>(done));
+      detail::run_async(transport_, std::forward<Machine>(machine), std::forward<Done>(done), logger());
     }
+  }
+
+  /// The State's sink (`state.logger()`) when it is on, else null: what the pipeline reports to.
+  const log_sink* logger() const noexcept {
+    const log_sink& sink = state_.logger();
+    return sink ? &sink : nullptr;
   }
 
  private:

@@ -42,6 +42,7 @@
 #endif
 
 #include "../http.hpp"
+#include "../log.hpp"
 #include "../result.hpp"
 #include "../version.hpp"
 #include "emulator.hpp"
@@ -73,6 +74,11 @@ struct emulator_server_options {
   /// and no newline: method, path without the query, status, duration. Never a header or a body, so
   /// never a token or a key. Empty: nothing is logged.
   std::function<void(std::string_view line)> log;
+  /// Told of each answered request as a `response` event (log.hpp: method, path without the query, status,
+  /// duration, body size; info, or warn for a 4xx or 5xx), from the worker thread, the same events and
+  /// line format (fmt_log_sink) as a client's. A method the emulator does not serve is reported as a GET
+  /// with `why` naming it. Off by default.
+  log_sink logger{};
   /// Both set: serve HTTPS with this certificate (a PEM file: the server's certificate, then any
   /// intermediates) and this private key (a PEM file, unencrypted). Both empty: plain HTTP. Needs
   /// cpp-httplib built with OpenSSL support.
@@ -574,6 +580,22 @@ class emulator_server {
       answer = emu_.send(request);
     }
     detail::copy_response(answer, res);
+    const log_level level = answer.status >= 400 ? log_level::warn : log_level::info;
+    if (options_.logger.enabled(level)) {
+      const std::string route = detail::loggable_path(req.target);
+      std::string why;
+      if (!method) why = "method not allowed: " + detail::loggable_path(std::string_view{req.method}.substr(0, 16));
+      log_event e;
+      e.kind = log_event_kind::response;
+      e.level = level;
+      e.method = method.value_or(http_method::get);
+      e.route = route;
+      e.status = answer.status;
+      e.duration = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start_time);
+      e.body_size = answer.body.size();
+      e.why = why;
+      options_.logger.write(e);
+    }
     if (options_.log) {
       const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start_time;
       options_.log(fmt::format("{} {} {} {:.3f}ms", req.method, detail::loggable_path(req.target), answer.status,

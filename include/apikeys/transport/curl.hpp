@@ -35,6 +35,9 @@ struct curl_transport_options {
   bool follow_redirects = true;         ///< as browsers and .NET's HttpClient; off: every 3xx reaches the caller
   std::size_t max_redirects = 5;        ///< followed in one send; one more 3xx is errc::too_many_redirects
   bool use_environment_proxy = false;   ///< off: http_proxy, https_proxy and ALL_PROXY are ignored
+  /// Told of each connection (connect, tls_handshake or connection_reused, at trace, from libcurl's
+  /// CURLINFO_NUM_CONNECTS after each hop) and each followed redirect (debug); off by default.
+  log_sink logger{};
 };
 
 namespace detail {
@@ -378,6 +381,7 @@ class curl_transport {
       auto next = detail::parse_curl_url(next_url);
       if (!next) return unexpected{detail::bad_redirect_error(next.error())};
       if (auto refused = current.follow(*url, *next, status)) return unexpected{std::move(*refused)};
+      detail::note_redirect(options().logger, current, *next, next_url, status);
       url = std::move(next);
       target = std::move(next_url);
     }
@@ -506,6 +510,11 @@ class curl_transport {
                                                state.out_of_memory)};
     }
 
+    if (options().logger.enabled(log_level::trace)) [[unlikely]] {
+      long made = 0;
+      curl_easy_getinfo(handle, CURLINFO_NUM_CONNECTS, &made);
+      detail::note_connection(options().logger, url, made > 0);
+    }
     long status = 0;
     curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
     char* location = nullptr;

@@ -36,6 +36,10 @@ struct httplib_transport_options {
   std::size_t max_idle_per_origin = 8;  ///< idle keep-alive connections kept per scheme+host+port
   bool follow_redirects = true;         ///< as browsers and .NET's HttpClient; off: every 3xx reaches the caller
   std::size_t max_redirects = 5;        ///< followed in one send; one more 3xx is errc::too_many_redirects
+  /// Told of each connection (connect and tls_handshake, or connection_reused, at trace: whether the pooled
+  /// client's socket was open when the request began, which is what cpp-httplib's public API shows) and each
+  /// followed redirect (debug); off by default.
+  log_sink logger{};
 };
 
 namespace detail {
@@ -45,6 +49,16 @@ namespace detail {
 // against every supported release without a version table.
 
 /// The request target goes out as given: apikeys builds it already encoded.
+// Whether the client holds an open connection (ClientImpl::is_socket_open, public in every supported release).
+template <class Client>
+bool httplib_socket_open(const Client& client) {
+  if constexpr (requires { client.is_socket_open(); }) {
+    return client.is_socket_open() != 0;
+  } else {
+    return false;
+  }
+}
+
 template <class Client>
 void send_target_verbatim(Client& client) {
   if constexpr (requires { client.set_path_encode(false); })
@@ -397,6 +411,8 @@ class httplib_transport {
       auto next = detail::resolve_httplib_location(*url, *location);
       if (!next) return unexpected{detail::bad_redirect_error(next.error())};
       if (auto refused = current.follow(*url, *next, status)) return unexpected{std::move(*refused)};
+      if (options().logger.enabled(log_level::debug)) [[unlikely]]
+        detail::note_redirect(options().logger, current, *next, next->target, status);
       url = std::move(next);
     }
   }
@@ -442,6 +458,8 @@ class httplib_transport {
       return clock::now() < deadline || (total != 0 && done >= total);
     });
 
+    // Open before the send: httplib reuses the connection (it reconnects, unseen, if the server closed it).
+    const bool was_open = options().logger.enabled(log_level::trace) && detail::httplib_socket_open(*client);
     httplib::Error error = httplib::Error::Success;
     const bool ok = client->send(req, res, error);
     if (!ok || error != httplib::Error::Success) {
@@ -450,6 +468,7 @@ class httplib_transport {
                                                   now + std::chrono::milliseconds{1} >= deadline, *client)};
     }
     pool_->release(origin, std::move(client));
+    if (options().logger.enabled(log_level::trace)) [[unlikely]] detail::note_connection(options().logger, url, !was_open);
 
     http_response out;
     out.status = res.status;

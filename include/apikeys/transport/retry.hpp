@@ -18,6 +18,7 @@
 
 #include "../error.hpp"
 #include "../http.hpp"
+#include "../log.hpp"
 #include "../result.hpp"
 #include "../secret.hpp"
 #include "../transport.hpp"
@@ -40,6 +41,9 @@ struct retry_options {
   std::chrono::milliseconds max_total{30'000};
   /// The statuses retried, for GET, PUT and DELETE only.
   std::vector<int> retry_statuses{429, 502, 503, 504};
+  /// Told of each retry (a `retry` event at warn: the attempt about to start, why, the wait); off by default.
+  /// The wrapper is a transport, so it has its own sink: give it the app's (`config.logger`) to see both.
+  log_sink logger{};
 };
 
 /// The clocks retrying_transport reads and the way it waits, replaceable so that tests run in no time.
@@ -204,6 +208,7 @@ class retrying_transport {
         return finish(std::move(answer), attempt);
       const auto delay = delay_before(attempt, answer);
       if (!delay || (bounded && *delay >= time_left())) return finish(std::move(answer), attempt);
+      if (options_.logger.enabled(log_level::warn)) [[unlikely]] note_retry(request, attempt + 1, answer, *delay);
       clock_.sleep(*delay);
     }
   }
@@ -243,6 +248,20 @@ class retrying_transport {
       computed = milliseconds{static_cast<milliseconds::rep>(backoff)};
     }
     return std::clamp(jitter_(computed), milliseconds::zero(), cap);
+  }
+
+  void note_retry(const http_request& request, std::size_t next_attempt,
+                  const result<http_response, transport_error>& answer, std::chrono::milliseconds delay) const {
+    const std::string why = answer ? "status " + std::to_string(answer->status) : std::string{to_string(answer.error().code)};
+    log_event e;
+    e.kind = log_event_kind::retry;
+    e.level = log_level::warn;
+    e.method = request.method;
+    e.route = detail::route_of(request.url);
+    e.attempt = next_attempt;
+    e.why = why;
+    e.wait = delay;
+    options_.logger.write(e);
   }
 
   static result<http_response, transport_error> finish(result<http_response, transport_error>&& answer,

@@ -16,6 +16,7 @@
 
 #include "../../error.hpp"
 #include "../../http.hpp"
+#include "../../log.hpp"
 #include "../../result.hpp"
 #include "../../transport.hpp"
 #include "../../version.hpp"
@@ -166,6 +167,36 @@ struct redirect_hop {
     return std::nullopt;
   }
 };
+
+// The adapters' own events (log.hpp), at trace: a new connection (and its TLS handshake) or a pooled one.
+inline void note_connection(const log_sink& logger, const http_endpoint& to, bool new_connection) {
+  if (!logger.enabled(log_level::trace)) return;
+  const std::string origin = to.origin();
+  log_event e;
+  e.level = log_level::trace;
+  e.host = origin;
+  e.kind = new_connection ? log_event_kind::connect : log_event_kind::connection_reused;
+  logger.write(e);
+  if (new_connection && to.https) {
+    e.kind = log_event_kind::tls_handshake;
+    logger.write(e);
+  }
+}
+
+// A followed redirect, at debug: the hop's status, and the method, path and origin the next hop goes to.
+inline void note_redirect(const log_sink& logger, const redirect_hop& next, const http_endpoint& to,
+                          std::string_view to_url, int status) {
+  if (!logger.enabled(log_level::debug)) return;
+  const std::string origin = to.origin();
+  log_event e;
+  e.kind = log_event_kind::redirect;
+  e.level = log_level::debug;
+  e.status = status;
+  e.method = next.method;
+  e.route = route_of(to_url);
+  e.host = origin;
+  logger.write(e);
+}
 
 constexpr bool followed_redirect_status(int status) noexcept {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
