@@ -26,6 +26,7 @@
 #include "operations/auth.hpp"
 #include "result.hpp"
 #include "session.hpp"
+#include "session_store.hpp"
 #include "transport.hpp"
 #include "version.hpp"
 
@@ -51,6 +52,8 @@ class basic_app_client {
     explicit state(app_config c) : config(std::move(c)) {}
 
     app_config config;
+    // The users API (use_store); shared, so a session that outlives the app never reaches a dead app.
+    std::shared_ptr<detail::user_registry> users = std::make_shared<detail::user_registry>();
     std::mutex location_mutex;
     std::condition_variable location_idle;
     bool location_in_flight = false;
@@ -123,7 +126,11 @@ class basic_app_client {
       : core_(std::forward<Transport>(transport), std::move(executor), std::move(config)) {}
 
   /// Logs in and returns the new session (a std::shared_ptr<session>, shared by the clients that use it).
-  decltype(auto) log_in(const credentials& creds) { return launch(app_call(ops::log_in{creds})); }
+  /// With a store (use_store), the user becomes the current user, and a user who is already logged in
+  /// keeps the same session object, which takes the new tokens (docs/protocol.md section 7).
+  decltype(auto) log_in(const credentials& creds) {
+    return launch(remembered_login<detail::app_call<ops::log_in>>{app_call(ops::log_in{creds}), core_.state().users.get()});
+  }
   /// Registers an email/password user; the user can log in at once.
   decltype(auto) register_user(std::string_view email, std::string_view password) {
     return launch(app_call(ops::register_user{std::string{email}, secret{password}}));
@@ -134,9 +141,34 @@ class basic_app_client {
   }
   /// Revokes the session on the server and ends it here; the session ends here even when the server
   /// cannot be reached (the error is still reported). Logging out a logged-out session sends nothing.
+  /// With a store, the user is forgotten there too.
   decltype(auto) log_out(std::shared_ptr<session> user) {
     return launch(session_call(std::move(user), ops::log_out{}));
   }
+
+  // --- the users API (.NET's App.CurrentUser, AllUsers, SwitchUser, RemoveUser) ----------------------------
+
+  /// Keeps this app's users in `store` (session_store.hpp) from now on, and restores the users it holds:
+  /// they are logged in again, without a request, with the tokens they had. Each later log in is saved
+  /// (an upsert), each refresh's new access token too, and a session that ends is forgotten. The store
+  /// must outlive the app. Fails (errc::store_error, through the ErrorPolicy) when the store cannot be
+  /// read; the app then keeps what it had.
+  template <session_store Store>
+  decltype(auto) use_store(Store& store) {
+    return ErrorPolicy::apply(core_.state().users->attach(std::make_unique<detail::session_store_ref<Store>>(store)));
+  }
+  /// The user the app acts for: the last one logged in or switched to; null without a store or a user.
+  std::shared_ptr<session> current_user() const { return core_.state().users->current_user(); }
+  /// The logged-in users the store holds, in the order they first logged in; empty without a store.
+  std::vector<std::shared_ptr<session>> all_users() const { return core_.state().users->all_users(); }
+  /// Makes `user`, one of all_users(), the current user (saved in the store); anyone else is refused with
+  /// errc::invalid_argument.
+  decltype(auto) switch_user(const std::shared_ptr<session>& user) {
+    return ErrorPolicy::apply(core_.state().users->switch_user(user));
+  }
+  /// log_out under .NET's name: revokes the session, ends it here and forgets the user in the store,
+  /// even when the server cannot be reached (that error is still reported).
+  decltype(auto) remove_user(std::shared_ptr<session> user) { return log_out(std::move(user)); }
   /// The user's profile. Uses the access token; a 401 is answered by one refresh and one retry.
   decltype(auto) profile(std::shared_ptr<session> user) {
     return launch(session_call(std::move(user), ops::fetch_profile{}));
@@ -176,6 +208,48 @@ class basic_app_client {
   detail::session_call<Op> session_call(std::shared_ptr<session> user, Op&& op) const {
     return {std::move(user), config().timeout, "the user must be logged in", std::move(op)};
   }
+
+  // log_in's machine, whose new session the app's users keep (the upsert) where it is made, on whichever
+  // thread finishes the call.
+  template <class Inner>
+  struct remembered_login {
+    using value_type = typename Inner::value_type;
+    static constexpr ops::prerequisite needs = Inner::needs;
+    Inner inner;
+    detail::user_registry* users;  // the app's, which outlives its calls
+
+    void located(const location_response& where)
+      requires(needs == ops::prerequisite::location)
+    {
+      inner.located(where);
+    }
+    std::optional<result<value_type>> start(http_request& request) {
+      auto done = inner.start(request);
+      if (done) *done = keep(std::move(*done));
+      return done;
+    }
+    result<value_type> finish(result<http_response>&& response)
+      requires detail::one_exchange_machine<Inner>
+    {
+      return keep(inner.finish(std::move(response)));
+    }
+    std::optional<result<value_type>> resume(result<http_response>&& response, http_request& request)
+      requires detail::many_exchange_machine<Inner>
+    {
+      auto done = inner.resume(std::move(response), request);
+      if (done) *done = keep(std::move(*done));
+      return done;
+    }
+    result<value_type> fail(api_error error) const { return inner.fail(std::move(error)); }
+
+   private:
+    result<value_type> keep(result<value_type>&& made) {
+      if (!made) return std::move(made);
+      auto kept = users->adopt(std::move(*made));
+      if (!kept) return inner.fail(std::move(kept).error());
+      return kept;
+    }
+  };
 
   // location(): the answer of the single lookup, which it waits for like any call that needs it.
   struct cached_location_machine {
