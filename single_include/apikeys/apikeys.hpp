@@ -4572,7 +4572,8 @@ class basic_app_client {
   /// With a store (use_store), the user becomes the current user, and a user who is already logged in
   /// keeps the same session object, which takes the new tokens (docs/protocol.md section 7).
   decltype(auto) log_in(const credentials& creds) {
-    return launch(remembered_login<detail::app_call<ops::log_in>>{app_call(ops::log_in{creds}), core_.state().users.get()});
+    return launch(remembered_login<detail::app_call<ops::log_in>>{app_call(ops::log_in{creds}), core_.state().users.get(),
+                                                                  config().timeout});
   }
   /// Registers an email/password user; the user can log in at once.
   decltype(auto) register_user(std::string_view email, std::string_view password) {
@@ -4653,13 +4654,17 @@ class basic_app_client {
   }
 
   // log_in's machine, whose new session the app's users keep (the upsert) where it is made, on whichever
-  // thread finishes the call.
+  // thread finishes the call. When the store cannot be written, the new session is revoked on the server
+  // (one best-effort DELETE /auth/session, whose outcome changes nothing) and the log in fails with the
+  // store's error: a session nobody holds is not left valid.
   template <class Inner>
   struct remembered_login {
     using value_type = typename Inner::value_type;
     static constexpr ops::prerequisite needs = Inner::needs;
     Inner inner;
     detail::user_registry* users;  // the app's, which outlives its calls
+    std::chrono::milliseconds timeout;
+    std::optional<api_error> unsaved{};  // set while the revoke of a session the store refused is in flight
 
     void located(const location_response& where)
       requires(needs == ops::prerequisite::location)
@@ -4667,30 +4672,37 @@ class basic_app_client {
       inner.located(where);
     }
     std::optional<result<value_type>> start(http_request& request) {
+      unsaved.reset();
       auto done = inner.start(request);
-      if (done) *done = keep(std::move(*done));
-      return done;
+      if (!done) return done;
+      return keep(std::move(*done), request);
     }
-    result<value_type> finish(result<http_response>&& response)
-      requires detail::one_exchange_machine<Inner>
-    {
-      return keep(inner.finish(std::move(response)));
-    }
-    std::optional<result<value_type>> resume(result<http_response>&& response, http_request& request)
-      requires detail::many_exchange_machine<Inner>
-    {
-      auto done = inner.resume(std::move(response), request);
-      if (done) *done = keep(std::move(*done));
-      return done;
+    std::optional<result<value_type>> resume(result<http_response>&& response, http_request& request) {
+      if (unsaved) return inner.fail(std::move(*std::exchange(unsaved, std::nullopt)));  // the revoke's answer
+      if constexpr (detail::one_exchange_machine<Inner>) {
+        return keep(inner.finish(std::move(response)), request);
+      } else {
+        auto done = inner.resume(std::move(response), request);
+        if (!done) return done;
+        return keep(std::move(*done), request);
+      }
     }
     result<value_type> fail(api_error error) const { return inner.fail(std::move(error)); }
 
    private:
-    result<value_type> keep(result<value_type>&& made) {
-      if (!made) return std::move(made);
+    std::optional<result<value_type>> keep(result<value_type>&& made, http_request& request) {
+      using outcome = std::optional<result<value_type>>;
+      if (!made) return outcome{std::move(made)};
+      const std::shared_ptr<session> fresh = *made;
       auto kept = users->adopt(std::move(*made));
-      if (!kept) return inner.fail(std::move(kept).error());
-      return kept;
+      if (kept) return outcome{std::move(kept)};
+      unsaved = std::move(kept).error();
+      auto refused = detail::build_for_session(fresh, ops::prerequisite::refresh_token, timeout, "the user must be logged in",
+                                               [&](const ops::request_context& ctx) { return ops::log_out{}.build(request, ctx); });
+      fresh->log_out();
+      if (!refused) return std::nullopt;
+      detail::wipe(request);
+      return inner.fail(std::move(*std::exchange(unsaved, std::nullopt)));
     }
   };
 

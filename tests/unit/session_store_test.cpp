@@ -130,6 +130,26 @@ void check_round_trip(Store& store) {
   CHECK(all->current_user_id.empty());
 }
 
+// The emulator, with each request's method and URL written down (and whether it carried a bearer token).
+struct recording {
+  emulator& emu;
+  std::vector<std::string> seen{};
+  int last_status = 0;
+  apikeys::http_response send(const apikeys::http_request& request) {
+    std::string line = request.method == apikeys::http_method::delete_ ? "DELETE "
+                       : request.method == apikeys::http_method::post  ? "POST "
+                                                                      : "OTHER ";
+    line.append(request.url);
+    for (const auto& header : request.headers)
+      if (header.name == "Authorization" && header.value.starts_with("Bearer ") && header.value.size() > 20)
+        line.append(" with a bearer token");
+    seen.push_back(std::move(line));
+    auto response = emu.send(request);
+    last_status = response.status;
+    return response;
+  }
+};
+
 }  // namespace
 
 TEST_CASE("memory_session_store: save (an upsert), load, remove, current") {
@@ -450,14 +470,21 @@ TEST_CASE("app users: a store that cannot be read or written fails use_store and
   CHECK(attached.error().message.find("SECRET") == std::string::npos);
 
   file_session_store nowhere{dir / "later/users.json"};
-  REQUIRE(app.use_store(nowhere));  // missing: an empty store
-  write_file(dir / "later", "x");   // and now its directory cannot be made
-  auto login = app.log_in(credentials::email_password("alice@example.com", "pw-alice-1"));
+  recording wire{emu};
+  apikeys::basic_app_client<recording&, apikeys::inline_executor, apikeys::return_result> recorded{wire, config_for(emu)};
+  REQUIRE(recorded.use_store(nowhere));  // missing: an empty store
+  write_file(dir / "later", "x");        // and now its directory cannot be made
+  auto login = recorded.log_in(credentials::email_password("alice@example.com", "pw-alice-1"));
   REQUIRE_FALSE(login);
   CHECK(login.error().code == errc::store_error);
   CHECK(login.error().context == "log in");
-  CHECK(app.all_users().empty());
-  CHECK(app.current_user() == nullptr);
+  CHECK(recorded.all_users().empty());
+  CHECK(recorded.current_user() == nullptr);
+  // the session the server made is revoked, not left valid with no one holding it
+  REQUIRE(wire.seen.size() == 3);
+  CHECK(wire.seen[1] == "POST " + emu.hostname() + "/api/client/v2.0/app/" + emu.app_id() + "/auth/providers/local-userpass/login");
+  CHECK(wire.seen[2] == "DELETE " + emu.hostname() + "/api/client/v2.0/auth/session with a bearer token");
+  CHECK(wire.last_status == 204);
 
   // the throwing policy throws the same error
   apikeys::basic_app_client<emulator&> throwing{emu, config_for(emu)};
