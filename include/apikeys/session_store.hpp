@@ -3,11 +3,13 @@
 #define APIKEYS_SESSION_STORE_HPP
 
 #include <algorithm>
+#include <atomic>
 #include <concepts>
 #include <cstddef>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,6 +29,7 @@
 
 #include <simdjson.h>
 
+#include "detail/format.hpp"
 #include "detail/json_writer.hpp"
 #include "error.hpp"
 #include "result.hpp"
@@ -45,6 +48,18 @@ struct stored_user {
   secret access_token;
   secret refresh_token;
 };
+
+namespace detail {
+// The ids, provider and host; the tokens never (a stored_user prints like the session it makes).
+inline std::string describe(const stored_user& u) {
+  std::string out = "stored_user{user_id=";
+  out.append(u.user_id).append(", device_id=").append(u.device_id).append(", provider=").append(u.provider);
+  out.append(", host=").append(u.host).append(u.refresh_token.empty() ? ", no tokens}" : ", tokens <redacted>}");
+  return out;
+}
+}  // namespace detail
+
+inline std::ostream& operator<<(std::ostream& os, const stored_user& u) { return os << detail::describe(u); }
 
 /// Everything a store holds: its users in the order they first logged in, and the current user's id
 /// (empty when there is none).
@@ -434,7 +449,9 @@ class file_session_store {
   result<void> write(const stored_users& all) const {
     if (auto made = make_directories(); !made) return made;
     std::string text = serialize(all);
-    const std::string temporary = path_ + ".tmp-" + std::to_string(::getpid());
+    // Unique per process and write, so two stores on one path in one process never share a temporary.
+    static std::atomic<unsigned long> writes{0};
+    const std::string temporary = path_ + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(++writes);
     ::unlink(temporary.c_str());  // a leftover of an earlier crash with our pid; never followed if a link
     const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -626,5 +643,9 @@ class user_registry final : public session_observer, public std::enable_shared_f
 }  // namespace detail
 
 }  // namespace apikeys
+
+template <>
+struct fmt::formatter<apikeys::stored_user>
+    : apikeys::detail::described_formatter<apikeys::stored_user, &apikeys::detail::describe> {};
 
 #endif  // APIKEYS_SESSION_STORE_HPP

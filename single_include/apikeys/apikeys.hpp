@@ -1322,6 +1322,7 @@ struct fmt::formatter<apikeys::session> : apikeys::detail::described_formatter<a
 #define APIKEYS_SESSION_STORE_HPP
 
 #include <algorithm>
+#include <atomic>
 
 #if defined(__unix__) || defined(__APPLE__)
 #include <fcntl.h>
@@ -1433,6 +1434,18 @@ struct stored_user {
   secret access_token;
   secret refresh_token;
 };
+
+namespace detail {
+// The ids, provider and host; the tokens never (a stored_user prints like the session it makes).
+inline std::string describe(const stored_user& u) {
+  std::string out = "stored_user{user_id=";
+  out.append(u.user_id).append(", device_id=").append(u.device_id).append(", provider=").append(u.provider);
+  out.append(", host=").append(u.host).append(u.refresh_token.empty() ? ", no tokens}" : ", tokens <redacted>}");
+  return out;
+}
+}  // namespace detail
+
+inline std::ostream& operator<<(std::ostream& os, const stored_user& u) { return os << detail::describe(u); }
 
 /// Everything a store holds: its users in the order they first logged in, and the current user's id
 /// (empty when there is none).
@@ -1822,7 +1835,9 @@ class file_session_store {
   result<void> write(const stored_users& all) const {
     if (auto made = make_directories(); !made) return made;
     std::string text = serialize(all);
-    const std::string temporary = path_ + ".tmp-" + std::to_string(::getpid());
+    // Unique per process and write, so two stores on one path in one process never share a temporary.
+    static std::atomic<unsigned long> writes{0};
+    const std::string temporary = path_ + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(++writes);
     ::unlink(temporary.c_str());  // a leftover of an earlier crash with our pid; never followed if a link
     const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -2014,6 +2029,10 @@ class user_registry final : public session_observer, public std::enable_shared_f
 }  // namespace detail
 
 }  // namespace apikeys
+
+template <>
+struct fmt::formatter<apikeys::stored_user>
+    : apikeys::detail::described_formatter<apikeys::stored_user, &apikeys::detail::describe> {};
 
 #endif  // APIKEYS_SESSION_STORE_HPP
 // ---- end apikeys/session_store.hpp ----
@@ -3859,8 +3878,6 @@ T sync_wait(task<T> work) {
 // apikeys::detail pipeline: a call as build / send / finish steps, driven on this thread or by async_send.
 #ifndef APIKEYS_DETAIL_PIPELINE_HPP
 #define APIKEYS_DETAIL_PIPELINE_HPP
-
-#include <atomic>
 
 // ---- begin apikeys/detail/exchange.hpp ----
 // apikeys::detail: the shared middle of every call: send, turn failures into api_error, classify.

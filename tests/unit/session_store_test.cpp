@@ -5,6 +5,8 @@
 #include <apikeys/apikeys.hpp>
 #include <apikeys/testing/emulator.hpp>
 #include <apikeys/testing/event_loop_transport.hpp>
+#include <apikeys/testing/scripted_transport.hpp>
+#include <fmt/format.h>
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include "support/emulator_config.hpp"
+#include "support/sample_tokens.hpp"
 #include "support/settle.hpp"
 
 namespace {
@@ -36,6 +39,7 @@ using apikeys::stored_user;
 using apikeys::stored_users;
 using apikeys::testing::emulator;
 using apikeys_tests::config_for;
+using namespace apikeys_tests::sample_tokens;
 using apikeys_tests::settle;
 
 using app_type = apikeys::basic_app_client<emulator&, apikeys::inline_executor, apikeys::return_result>;
@@ -155,6 +159,17 @@ struct recording {
 TEST_CASE("memory_session_store: save (an upsert), load, remove, current") {
   memory_session_store store;
   check_round_trip(store);
+}
+
+TEST_CASE("stored_user prints its ids and host, never its tokens") {
+  const stored_user u = user("u1", "SECRET-ACCESS", "SECRET-REFRESH");
+  const std::string expected =
+      "stored_user{user_id=u1, device_id=device-u1, provider=local-userpass, host=http://127.0.0.1:1, tokens <redacted>}";
+  CHECK(fmt::format("{}", u) == expected);
+  std::ostringstream os;
+  os << u;
+  CHECK(os.str() == expected);
+  CHECK(fmt::format("{}", stored_user{}) == "stored_user{user_id=, device_id=, provider=, host=, no tokens}");
 }
 
 TEST_CASE("file_session_store: the same round trip, in a private file written atomically") {
@@ -489,4 +504,118 @@ TEST_CASE("app users: a store that cannot be read or written fails use_store and
   // the throwing policy throws the same error
   apikeys::basic_app_client<emulator&> throwing{emu, config_for(emu)};
   CHECK_THROWS_AS(throwing.use_store(corrupt), apikeys::api_exception);
+}
+
+// --- the same rules on the wire, over a scripted transport -------------------------------------------------------
+
+namespace {
+
+constexpr std::string_view scripted_host = "https://us-east-1.aws.services.example";
+
+std::string location_answer() {
+  return "{\"deployment_model\":\"GLOBAL\",\"location\":\"US-VA\",\"hostname\":\"" + std::string{scripted_host} +
+         "\",\"ws_hostname\":\"wss://x.example\"}";
+}
+std::string login_answer(std::string_view access, std::string_view refresh, std::string_view device) {
+  return "{\"access_token\":\"" + std::string{access} + "\",\"refresh_token\":\"" + std::string{refresh} +
+         "\",\"user_id\":\"user-42\",\"device_id\":\"" + std::string{device} + "\"}";
+}
+std::string authorization(const apikeys::http_request& request) {
+  for (const auto& h : request.headers)
+    if (h.name == "Authorization") return h.value;
+  return {};
+}
+apikeys::app_config scripted_config() {
+  apikeys::app_config config;
+  config.app_id = "myapp-abcde";
+  config.base_url = "https://services.example";
+  return config;
+}
+
+}  // namespace
+
+TEST_CASE("app users over a scripted transport: the upsert, a saved refresh, and the revoke of a login the store refused") {
+  using scripted_app = apikeys::basic_app_client<apikeys::testing::scripted_transport&, apikeys::inline_executor,
+                                                 apikeys::return_result>;
+  apikeys::testing::scripted_transport wire;
+  memory_session_store store;
+  scripted_app app{wire, scripted_config()};
+  REQUIRE(app.use_store(store));
+  wire.respond(200, location_answer()).respond(200, login_answer(access_token, refresh_token, "device-1"));
+  auto first = app.log_in(credentials::email_password("someone@example.com", "pw"));
+  REQUIRE(first);
+  CHECK((*first)->device_id() == "device-1");
+  wire.respond(200, login_answer(key_access_token, key_refresh_token, "device-2"));
+  auto second = app.log_in(credentials::api_key(key_value));
+  REQUIRE(second);
+  CHECK(*second == *first);
+  CHECK((*first)->provider() == "api-key");
+  CHECK((*first)->device_id() == "device-2");
+  CHECK((*first)->refresh_token().reveal() == key_refresh_token);
+  CHECK((*first)->access_token().reveal() == key_access_token);
+
+  // the key client sends the new refresh token; a refresh's access token lands in the store
+  wire.respond(200, "[]");
+  REQUIRE(app.api_keys<apikeys::return_result>(*first).fetch_all());
+  CHECK(authorization(wire.last_request()) == "Bearer " + std::string{key_refresh_token});
+  wire.respond(201, "{\"access_token\":\"" + std::string{refreshed_access_token} + "\"}");
+  REQUIRE(app.refresh(*first));
+  auto held = store.load();
+  REQUIRE(held);
+  REQUIRE(held->users.size() == 1);
+  CHECK(held->users[0].access_token.reveal() == refreshed_access_token);
+  CHECK(held->users[0].refresh_token.reveal() == key_refresh_token);
+  CHECK(held->users[0].device_id == "device-2");
+  CHECK(held->current_user_id == "user-42");
+
+  // a 401 to the refresh token ends the session, and the store forgets it
+  wire.respond(401, "{\"error\":\"invalid session\",\"error_code\":\"InvalidSession\"}");
+  CHECK_FALSE(app.api_keys<apikeys::return_result>(*first).fetch_all());
+  CHECK(app.all_users().empty());
+  CHECK(store.load()->users.empty());
+  CHECK(store.load()->current_user_id.empty());
+}
+
+namespace {
+// A store whose writes fail, to see what a log in does then.
+struct refusing_store {
+  apikeys::result<stored_users> load() { return stored_users{}; }
+  apikeys::result<void> save(const stored_user&) {
+    apikeys::api_error e;
+    e.code = errc::store_error;
+    e.message = "the disk is full";
+    return apikeys::unexpected{e};
+  }
+  apikeys::result<void> remove(std::string_view) { return {}; }
+  apikeys::result<void> set_current(std::string_view) { return {}; }
+};
+static_assert(apikeys::session_store<refusing_store>);
+static_assert(!apikeys::session_store<int>);
+}  // namespace
+
+TEST_CASE("app users over a scripted transport: a login the store cannot keep is revoked with its own refresh token") {
+  using scripted_app = apikeys::basic_app_client<apikeys::testing::scripted_transport&, apikeys::inline_executor,
+                                                 apikeys::return_result>;
+  for (const int revoke_status : {204, 500}) {
+    INFO(revoke_status);
+    apikeys::testing::scripted_transport wire;
+    refusing_store store;
+    scripted_app app{wire, scripted_config()};
+    REQUIRE(app.use_store(store));
+    wire.respond(200, location_answer()).respond(200, login_answer(access_token, refresh_token, "device-1")).respond(revoke_status);
+    auto login = app.log_in(credentials::email_password("someone@example.com", "pw"));
+    REQUIRE_FALSE(login);
+    // the store's error, whatever the revoke's answer
+    CHECK(login.error().code == errc::store_error);
+    CHECK(login.error().message == "the disk is full");
+    CHECK(login.error().context == "log in");
+    const auto sent = wire.requests();
+    REQUIRE(sent.size() == 3);
+    CHECK(sent[2].method == apikeys::http_method::delete_);
+    CHECK(sent[2].url == std::string{scripted_host} + "/api/client/v2.0/auth/session");
+    CHECK(authorization(sent[2]) == "Bearer " + std::string{refresh_token});
+    CHECK(sent[2].body.empty());
+    CHECK(app.all_users().empty());
+    CHECK(app.current_user() == nullptr);
+  }
 }
