@@ -1,5 +1,6 @@
 # Runs PROGRAM and checks its stdout line by line against EXPECTED, in order and with nothing extra:
-#   cmake -DPROGRAM=<exe> -DEXPECTED=<file> -P check_output.cmake
+#   cmake -DPROGRAM=<exe> -DEXPECTED=<file> [-DARGS=<a;b;...>] [-DOUTPUT_FILE=<file>] -P check_output.cmake
+# ARGS are the program's arguments; OUTPUT_FILE, when given, receives its stdout once it has passed.
 # EXPECTED is the output as text, where <id> stands for 24 lowercase hex digits (an ObjectId) and
 # <secret> for the 64-character key value, which must appear in the output exactly once. The program
 # must also exit 0 and write nothing to stderr.
@@ -7,7 +8,7 @@ if(NOT PROGRAM OR NOT EXPECTED)
   message(FATAL_ERROR "usage: cmake -DPROGRAM=<exe> -DEXPECTED=<file> -P check_output.cmake")
 endif()
 
-execute_process(COMMAND "${PROGRAM}" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 50)
+execute_process(COMMAND "${PROGRAM}" ${ARGS} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 50)
 if(NOT rc STREQUAL "0")
   message(FATAL_ERROR "${PROGRAM} exited with ${rc}\n--- stdout\n${out}--- stderr\n${err}")
 endif()
@@ -59,5 +60,8 @@ if(expected_text MATCHES "<secret>")
   if(NOT times EQUAL 1)
     message(FATAL_ERROR "the key's value appears ${times} times in the output; it must appear once")
   endif()
+endif()
+if(OUTPUT_FILE)
+  file(WRITE "${OUTPUT_FILE}" "${out}")
 endif()
 message(STATUS "${PROGRAM}: ${actual_count} lines as expected")

@@ -5,7 +5,9 @@
 # On Debian 12 as root it first installs the packages it needs; as another user it prints the one
 # apt-get line to run and stops. It builds only the quickstart (Release, in build/quickstart) and exits
 # with the quickstart's own status. Options are passed to the program: --help lists them, e.g.
-# --base-url URL --app-id ID to talk to another server. APIKEYS_SKIP_PACKAGE_CHECK=1 skips the check.
+# --base-url URL --app-id ID to talk to another server, and with it --store FILE --part 1, then (a new
+# process) --store FILE --part 2 with APIKEYS_KEY set, to tell the story across a restart (README).
+# APIKEYS_SKIP_PACKAGE_CHECK=1 skips the check.
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -16,6 +16,7 @@
 #include "config.hpp"
 #include "credentials.hpp"
 #include "session.hpp"
+#include "session_store.hpp"
 #include "decoder.hpp"
 #include "operations.hpp"
 #include "operations/keys.hpp"

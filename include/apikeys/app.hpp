@@ -2,6 +2,7 @@
 #ifndef APIKEYS_APP_HPP
 #define APIKEYS_APP_HPP
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -27,6 +28,7 @@
 #include "operations/auth.hpp"
 #include "result.hpp"
 #include "session.hpp"
+#include "session_store.hpp"
 #include "transport.hpp"
 #include "version.hpp"
 
@@ -52,6 +54,8 @@ class basic_app_client {
     explicit state(app_config c) : config(std::move(c)) {}
 
     app_config config;
+    // The users API (use_store); shared, so a session that outlives the app never reaches a dead app.
+    std::shared_ptr<detail::user_registry> users = std::make_shared<detail::user_registry>();
     std::mutex location_mutex;
     std::condition_variable location_idle;
     bool location_in_flight = false;
@@ -136,8 +140,13 @@ class basic_app_client {
 
   /// Logs in and returns the new session (a std::shared_ptr<session>, shared by the clients that use it).
   /// Then fetches the profile into it (session::profile()), unless config().fetch_profile_at_login is off;
-  /// a failed profile fails the log in (docs/protocol.md section 4).
-  decltype(auto) log_in(const credentials& creds) { return launch(detail::login_call{app_call(ops::log_in{creds})}); }
+  /// a failed profile fails the log in (docs/protocol.md section 4). With a store (use_store), the user
+  /// becomes the current user, and a user who is already logged in keeps the same session object, which
+  /// takes the new tokens and profile (docs/protocol.md section 7).
+  decltype(auto) log_in(const credentials& creds) {
+    return launch(remembered_login<detail::login_call>{detail::login_call{app_call(ops::log_in{creds})},
+                                                       core_.state().users.get(), config().timeout});
+  }
   /// Registers an email/password user; the user can log in at once.
   decltype(auto) register_user(std::string_view email, std::string_view password) {
     return launch(app_call(ops::register_user{std::string{email}, secret{password}}));
@@ -148,9 +157,34 @@ class basic_app_client {
   }
   /// Revokes the session on the server and ends it here; the session ends here even when the server
   /// cannot be reached (the error is still reported). Logging out a logged-out session sends nothing.
+  /// With a store, the user is forgotten there too.
   decltype(auto) log_out(std::shared_ptr<session> user) {
     return launch(session_call(std::move(user), ops::log_out{}));
   }
+
+  // --- the users API (.NET's App.CurrentUser, AllUsers, SwitchUser, RemoveUser) ----------------------------
+
+  /// Keeps this app's users in `store` (session_store.hpp) from now on, and restores the users it holds:
+  /// they are logged in again, without a request, with the tokens they had. Each later log in is saved
+  /// (an upsert), each refresh's new access token too, and a session that ends is forgotten. The store
+  /// must outlive the app. Fails (errc::store_error, through the ErrorPolicy) when the store cannot be
+  /// read; the app then keeps what it had.
+  template <session_store Store>
+  decltype(auto) use_store(Store& store) {
+    return ErrorPolicy::apply(core_.state().users->attach(std::make_unique<detail::session_store_ref<Store>>(store)));
+  }
+  /// The user the app acts for: the last one logged in or switched to; null without a store or a user.
+  std::shared_ptr<session> current_user() const { return core_.state().users->current_user(); }
+  /// The logged-in users the store holds, in the order they first logged in; empty without a store.
+  std::vector<std::shared_ptr<session>> all_users() const { return core_.state().users->all_users(); }
+  /// Makes `user`, one of all_users(), the current user (saved in the store); anyone else is refused with
+  /// errc::invalid_argument.
+  decltype(auto) switch_user(const std::shared_ptr<session>& user) {
+    return ErrorPolicy::apply(core_.state().users->switch_user(user));
+  }
+  /// log_out under .NET's name: revokes the session, ends it here and forgets the user in the store,
+  /// even when the server cannot be reached (that error is still reported).
+  decltype(auto) remove_user(std::shared_ptr<session> user) { return log_out(std::move(user)); }
   /// The user's profile, also kept by the session (session::profile()). Uses the access token; a 401 is
   /// answered by one refresh and one retry.
   decltype(auto) profile(std::shared_ptr<session> user) {
@@ -191,6 +225,59 @@ class basic_app_client {
   detail::session_call<Op> session_call(std::shared_ptr<session> user, Op&& op) const {
     return {std::move(user), config().timeout, "the user must be logged in", std::move(op), core_.logger()};
   }
+
+  // log_in's machine, whose new session the app's users keep (the upsert) where it is made, on whichever
+  // thread finishes the call. When the store cannot be written, the new session is revoked on the server
+  // (one best-effort DELETE /auth/session, whose outcome changes nothing) and the log in fails with the
+  // store's error: a session nobody holds is not left valid.
+  template <class Inner>
+  struct remembered_login {
+    using value_type = typename Inner::value_type;
+    static constexpr ops::prerequisite needs = Inner::needs;
+    Inner inner;
+    detail::user_registry* users;  // the app's, which outlives its calls
+    std::chrono::milliseconds timeout;
+    std::optional<api_error> unsaved{};  // set while the revoke of a session the store refused is in flight
+
+    void located(const location_response& where)
+      requires(needs == ops::prerequisite::location)
+    {
+      inner.located(where);
+    }
+    std::optional<result<value_type>> start(http_request& request) {
+      unsaved.reset();
+      auto done = inner.start(request);
+      if (!done) return done;
+      return keep(std::move(*done), request);
+    }
+    std::optional<result<value_type>> resume(result<http_response>&& response, http_request& request) {
+      if (unsaved) return inner.fail(std::move(*std::exchange(unsaved, std::nullopt)));  // the revoke's answer
+      if constexpr (detail::one_exchange_machine<Inner>) {
+        return keep(inner.finish(std::move(response)), request);
+      } else {
+        auto done = inner.resume(std::move(response), request);
+        if (!done) return done;
+        return keep(std::move(*done), request);
+      }
+    }
+    result<value_type> fail(api_error error) const { return inner.fail(std::move(error)); }
+
+   private:
+    std::optional<result<value_type>> keep(result<value_type>&& made, http_request& request) {
+      using outcome = std::optional<result<value_type>>;
+      if (!made) return outcome{std::move(made)};
+      const std::shared_ptr<session> fresh = *made;
+      auto kept = users->adopt(std::move(*made));
+      if (kept) return outcome{std::move(kept)};
+      unsaved = std::move(kept).error();
+      auto refused = detail::build_for_session(fresh, ops::prerequisite::refresh_token, timeout, "the user must be logged in",
+                                               [&](const ops::request_context& ctx) { return ops::log_out{}.build(request, ctx); });
+      fresh->log_out();
+      if (!refused) return std::nullopt;
+      detail::wipe(request);
+      return inner.fail(std::move(*std::exchange(unsaved, std::nullopt)));
+    }
+  };
 
   // location(): the answer of the single lookup, which it waits for like any call that needs it.
   struct cached_location_machine {

@@ -47,6 +47,7 @@ enum class errc {
   auth_provider_not_found,///< AuthProviderNotFound
   // Added after the first release of the list, so earlier values keep their numbers.
   cancelled,              ///< the call never started: its executor's pool shut down first (nothing was sent)
+  store_error,            ///< a session store could not be read or written (session_store.hpp); nothing was sent
 };
 
 /// The broad families of errc, for callers who branch on "whose fault is it".
@@ -56,7 +57,8 @@ constexpr error_kind kind_of(errc e) noexcept {
   switch (e) {
     case errc::invalid_argument:
     case errc::not_logged_in:
-    case errc::cancelled: return error_kind::client;
+    case errc::cancelled:
+    case errc::store_error: return error_kind::client;
     case errc::transport_error:
     case errc::connection_failed:
     case errc::timeout:
@@ -96,6 +98,7 @@ constexpr std::string_view to_string(errc e) noexcept {
     case errc::maintenance_in_progress: return "maintenance in progress";
     case errc::auth_provider_not_found: return "auth provider not found";
     case errc::cancelled: return "cancelled";
+    case errc::store_error: return "session store error";
   }
   return "unknown apikeys error";
 }

@@ -16,17 +16,33 @@
 
 namespace APIKEYS_NAMESPACE {
 
-/// A user's session, made by a log in. The ids and host never change; the tokens do (refresh replaces
-/// the access token, log out or a refused refresh token clears both), and so does the profile. Thread safety: every member
-/// function may be called concurrently; one session is meant to be shared by many clients and threads.
+class session;
+
+namespace detail {
+/// Told after a session's tokens changed (a refresh, a log out), on the thread that changed them and
+/// outside the session's lock: how an app keeps its session store up to date (session_store.hpp).
+class session_observer {
+ public:
+  virtual void tokens_changed(session& user) noexcept = 0;
+
+ protected:
+  ~session_observer() = default;
+};
+}  // namespace detail
+
+/// A user's session, made by a log in. The user id and host never change; the tokens do (refresh
+/// replaces the access token, log out or a refused refresh token clears both), and so does the profile;
+/// a later log in of the same user through an app with a session store replaces the tokens, the device id,
+/// the provider and the profile (update_login). Thread safety: every member function may be called
+/// concurrently; one session is meant to be shared by many clients and threads.
 class session {
  public:
   session(std::string user_id, std::string device_id, std::string provider, std::string host, secret access_token,
           secret refresh_token)
       : user_id_(std::move(user_id)),
+        host_(std::move(host)),
         device_id_(std::move(device_id)),
         provider_(std::move(provider)),
-        host_(std::move(host)),
         access_token_(std::move(access_token)),
         refresh_token_(std::move(refresh_token)) {}
 
@@ -34,9 +50,17 @@ class session {
   session& operator=(const session&) = delete;
 
   const std::string& user_id() const noexcept { return user_id_; }
-  const std::string& device_id() const noexcept { return device_id_; }
-  /// The provider that made this session: "local-userpass", "api-key", "anon-user" or "custom-token".
-  const std::string& provider() const noexcept { return provider_; }
+  /// A copy: a later log in of the same user may change it (update_login).
+  std::string device_id() const {
+    std::lock_guard lock(mutex_);
+    return device_id_;
+  }
+  /// The provider of the log in that made (or last updated) this session: "local-userpass", "api-key",
+  /// "anon-user" or "custom-token". A copy, as device_id().
+  std::string provider() const {
+    std::lock_guard lock(mutex_);
+    return provider_;
+  }
   /// scheme://authority[/prefix] that every call of this session goes to (the location answer's hostname).
   const std::string& host() const noexcept { return host_; }
 
@@ -88,15 +112,44 @@ class session {
 
   /// A refresh's new access token; ignored once the session is logged out.
   void set_access_token(secret token) {
+    {
+      std::lock_guard lock(mutex_);
+      if (refresh_token_.empty()) return;
+      access_token_ = std::move(token);
+    }
+    notify();
+  }
+
+  /// A new log in of the same user: both tokens, the device id and the provider at once, so no reader
+  /// sees a mix of two logins. Logs a logged-out session in again. The observer is not told: the app
+  /// that calls this (its upsert) stores the change itself.
+  /// A null `profile` (the log in fetched none) keeps the one the session has.
+  void update_login(std::string device_id, std::string provider, secret access_token, secret refresh_token,
+                    std::shared_ptr<const user_profile> profile) {
     std::lock_guard lock(mutex_);
-    if (!refresh_token_.empty()) access_token_ = std::move(token);
+    device_id_ = std::move(device_id);
+    provider_ = std::move(provider);
+    access_token_ = std::move(access_token);
+    refresh_token_ = std::move(refresh_token);
+    if (profile) profile_ = std::move(profile);
   }
 
   /// Ends the session locally: both tokens are wiped and every later call is refused without a request.
   void log_out() noexcept {
+    {
+      std::lock_guard lock(mutex_);
+      if (refresh_token_.empty() && access_token_.empty()) return;
+      access_token_.clear();
+      refresh_token_.clear();
+    }
+    notify();
+  }
+
+  /// Whom to tell when the tokens change; an app with a session store sets itself. An observer that is
+  /// gone is not told; setting another replaces it.
+  void set_observer(std::weak_ptr<detail::session_observer> observer) {
     std::lock_guard lock(mutex_);
-    access_token_.clear();
-    refresh_token_.clear();
+    observer_ = std::move(observer);
   }
   /// As log_out(), after calling `use(token)` with the refresh token under the same lock (to build the
   /// request that revokes the session on the server), so of several callers at once only one gets it.
@@ -104,8 +157,17 @@ class session {
   /// even if `use` throws; the view must not escape `use`.
   template <class Use>
   bool end_with_refresh_token(Use&& use) {
+    bool ended = false;
+    struct notify_on_exit {  // after the lock is released, as log_out() does
+      session* self;
+      const bool* ended;
+      ~notify_on_exit() {
+        if (*ended) self->notify();
+      }
+    } const tell{this, &ended};
     std::lock_guard lock(mutex_);
     if (refresh_token_.empty()) return false;
+    ended = true;
     struct wipe_on_exit {
       session* self;
       ~wipe_on_exit() {
@@ -118,14 +180,24 @@ class session {
   }
 
  private:
+  void notify() noexcept {
+    std::shared_ptr<detail::session_observer> observer;
+    {
+      std::lock_guard lock(mutex_);
+      observer = observer_.lock();
+    }
+    if (observer) observer->tokens_changed(*this);
+  }
+
   const std::string user_id_;
-  const std::string device_id_;
-  const std::string provider_;
   const std::string host_;
   mutable std::mutex mutex_;
+  std::string device_id_;
+  std::string provider_;
   secret access_token_;
   secret refresh_token_;
   std::shared_ptr<const user_profile> profile_;
+  std::weak_ptr<detail::session_observer> observer_;
 };
 
 namespace detail {

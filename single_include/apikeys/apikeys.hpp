@@ -719,6 +719,7 @@ enum class errc {
   auth_provider_not_found,///< AuthProviderNotFound
   // Added after the first release of the list, so earlier values keep their numbers.
   cancelled,              ///< the call never started: its executor's pool shut down first (nothing was sent)
+  store_error,            ///< a session store could not be read or written (session_store.hpp); nothing was sent
 };
 
 /// The broad families of errc, for callers who branch on "whose fault is it".
@@ -728,7 +729,8 @@ constexpr error_kind kind_of(errc e) noexcept {
   switch (e) {
     case errc::invalid_argument:
     case errc::not_logged_in:
-    case errc::cancelled: return error_kind::client;
+    case errc::cancelled:
+    case errc::store_error: return error_kind::client;
     case errc::transport_error:
     case errc::connection_failed:
     case errc::timeout:
@@ -768,6 +770,7 @@ constexpr std::string_view to_string(errc e) noexcept {
     case errc::maintenance_in_progress: return "maintenance in progress";
     case errc::auth_provider_not_found: return "auth provider not found";
     case errc::cancelled: return "cancelled";
+    case errc::store_error: return "session store error";
   }
   return "unknown apikeys error";
 }
@@ -1383,17 +1386,33 @@ struct fmt::formatter<apikeys::credentials>
 
 namespace APIKEYS_NAMESPACE {
 
-/// A user's session, made by a log in. The ids and host never change; the tokens do (refresh replaces
-/// the access token, log out or a refused refresh token clears both), and so does the profile. Thread safety: every member
-/// function may be called concurrently; one session is meant to be shared by many clients and threads.
+class session;
+
+namespace detail {
+/// Told after a session's tokens changed (a refresh, a log out), on the thread that changed them and
+/// outside the session's lock: how an app keeps its session store up to date (session_store.hpp).
+class session_observer {
+ public:
+  virtual void tokens_changed(session& user) noexcept = 0;
+
+ protected:
+  ~session_observer() = default;
+};
+}  // namespace detail
+
+/// A user's session, made by a log in. The user id and host never change; the tokens do (refresh
+/// replaces the access token, log out or a refused refresh token clears both), and so does the profile;
+/// a later log in of the same user through an app with a session store replaces the tokens, the device id,
+/// the provider and the profile (update_login). Thread safety: every member function may be called
+/// concurrently; one session is meant to be shared by many clients and threads.
 class session {
  public:
   session(std::string user_id, std::string device_id, std::string provider, std::string host, secret access_token,
           secret refresh_token)
       : user_id_(std::move(user_id)),
+        host_(std::move(host)),
         device_id_(std::move(device_id)),
         provider_(std::move(provider)),
-        host_(std::move(host)),
         access_token_(std::move(access_token)),
         refresh_token_(std::move(refresh_token)) {}
 
@@ -1401,9 +1420,17 @@ class session {
   session& operator=(const session&) = delete;
 
   const std::string& user_id() const noexcept { return user_id_; }
-  const std::string& device_id() const noexcept { return device_id_; }
-  /// The provider that made this session: "local-userpass", "api-key", "anon-user" or "custom-token".
-  const std::string& provider() const noexcept { return provider_; }
+  /// A copy: a later log in of the same user may change it (update_login).
+  std::string device_id() const {
+    std::lock_guard lock(mutex_);
+    return device_id_;
+  }
+  /// The provider of the log in that made (or last updated) this session: "local-userpass", "api-key",
+  /// "anon-user" or "custom-token". A copy, as device_id().
+  std::string provider() const {
+    std::lock_guard lock(mutex_);
+    return provider_;
+  }
   /// scheme://authority[/prefix] that every call of this session goes to (the location answer's hostname).
   const std::string& host() const noexcept { return host_; }
 
@@ -1455,15 +1482,44 @@ class session {
 
   /// A refresh's new access token; ignored once the session is logged out.
   void set_access_token(secret token) {
+    {
+      std::lock_guard lock(mutex_);
+      if (refresh_token_.empty()) return;
+      access_token_ = std::move(token);
+    }
+    notify();
+  }
+
+  /// A new log in of the same user: both tokens, the device id and the provider at once, so no reader
+  /// sees a mix of two logins. Logs a logged-out session in again. The observer is not told: the app
+  /// that calls this (its upsert) stores the change itself.
+  /// A null `profile` (the log in fetched none) keeps the one the session has.
+  void update_login(std::string device_id, std::string provider, secret access_token, secret refresh_token,
+                    std::shared_ptr<const user_profile> profile) {
     std::lock_guard lock(mutex_);
-    if (!refresh_token_.empty()) access_token_ = std::move(token);
+    device_id_ = std::move(device_id);
+    provider_ = std::move(provider);
+    access_token_ = std::move(access_token);
+    refresh_token_ = std::move(refresh_token);
+    if (profile) profile_ = std::move(profile);
   }
 
   /// Ends the session locally: both tokens are wiped and every later call is refused without a request.
   void log_out() noexcept {
+    {
+      std::lock_guard lock(mutex_);
+      if (refresh_token_.empty() && access_token_.empty()) return;
+      access_token_.clear();
+      refresh_token_.clear();
+    }
+    notify();
+  }
+
+  /// Whom to tell when the tokens change; an app with a session store sets itself. An observer that is
+  /// gone is not told; setting another replaces it.
+  void set_observer(std::weak_ptr<detail::session_observer> observer) {
     std::lock_guard lock(mutex_);
-    access_token_.clear();
-    refresh_token_.clear();
+    observer_ = std::move(observer);
   }
   /// As log_out(), after calling `use(token)` with the refresh token under the same lock (to build the
   /// request that revokes the session on the server), so of several callers at once only one gets it.
@@ -1471,8 +1527,17 @@ class session {
   /// even if `use` throws; the view must not escape `use`.
   template <class Use>
   bool end_with_refresh_token(Use&& use) {
+    bool ended = false;
+    struct notify_on_exit {  // after the lock is released, as log_out() does
+      session* self;
+      const bool* ended;
+      ~notify_on_exit() {
+        if (*ended) self->notify();
+      }
+    } const tell{this, &ended};
     std::lock_guard lock(mutex_);
     if (refresh_token_.empty()) return false;
+    ended = true;
     struct wipe_on_exit {
       session* self;
       ~wipe_on_exit() {
@@ -1485,14 +1550,24 @@ class session {
   }
 
  private:
+  void notify() noexcept {
+    std::shared_ptr<detail::session_observer> observer;
+    {
+      std::lock_guard lock(mutex_);
+      observer = observer_.lock();
+    }
+    if (observer) observer->tokens_changed(*this);
+  }
+
   const std::string user_id_;
-  const std::string device_id_;
-  const std::string provider_;
   const std::string host_;
   mutable std::mutex mutex_;
+  std::string device_id_;
+  std::string provider_;
   secret access_token_;
   secret refresh_token_;
   std::shared_ptr<const user_profile> profile_;
+  std::weak_ptr<detail::session_observer> observer_;
 };
 
 namespace detail {
@@ -1513,6 +1588,726 @@ struct fmt::formatter<apikeys::session> : apikeys::detail::described_formatter<a
 
 #endif  // APIKEYS_SESSION_HPP
 // ---- end apikeys/session.hpp ----
+// ---- begin apikeys/session_store.hpp ----
+// apikeys session stores: where an app keeps its logged-in users, so they survive a restart.
+#ifndef APIKEYS_SESSION_STORE_HPP
+#define APIKEYS_SESSION_STORE_HPP
+
+#include <algorithm>
+#include <atomic>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#define APIKEYS_HAS_FILE_SESSION_STORE 1
+#else
+#define APIKEYS_HAS_FILE_SESSION_STORE 0
+#endif
+
+#include <simdjson.h>
+
+// ---- begin apikeys/detail/json_writer.hpp ----
+// apikeys::detail: compact JSON writing and UTF-8 validation for request bodies (docs/protocol.md section 3).
+#ifndef APIKEYS_DETAIL_JSON_WRITER_HPP
+#define APIKEYS_DETAIL_JSON_WRITER_HPP
+
+namespace APIKEYS_NAMESPACE::detail {
+
+/// True when `text` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
+constexpr bool is_valid_utf8(std::string_view text) noexcept {
+  std::size_t i = 0;
+  const std::size_t n = text.size();
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    std::uint32_t cp = 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+      cp = c & 0x1fu;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      cp = c & 0x0fu;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      cp = c & 0x07u;
+    } else {
+      return false;
+    }
+    if (n - i < len) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xc0u) != 0x80u) return false;
+      cp = (cp << 6) | (cc & 0x3fu);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+      return false;
+    i += len;
+  }
+  return true;
+}
+
+/// Appends `text` as a JSON string literal: `"` and `\` escaped, control characters as \b \f \n \r \t or
+/// \u00xx (lowercase hex), `/` and non-ASCII bytes as they are. The caller has checked the UTF-8.
+inline void append_json_string(std::string& out, std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t run = 0;  // copy unescaped runs in one append
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(text.data() + run, i - run);
+    run = i + 1;
+    out.push_back('\\');
+    switch (c) {
+      case '"': out.push_back('"'); break;
+      case '\\': out.push_back('\\'); break;
+      case '\b': out.push_back('b'); break;
+      case '\f': out.push_back('f'); break;
+      case '\n': out.push_back('n'); break;
+      case '\r': out.push_back('r'); break;
+      case '\t': out.push_back('t'); break;
+      default:
+        out.append("u00");
+        out.push_back(hex[c >> 4]);
+        out.push_back(hex[c & 0x0f]);
+    }
+  }
+  out.append(text.data() + run, text.size() - run);
+  out.push_back('"');
+}
+
+/// Appends `"key":` followed by the string value; keys are library constants and need no escaping.
+inline void append_json_member(std::string& out, std::string_view key, std::string_view value) {
+  out.push_back('"');
+  out.append(key);
+  out.append("\":");
+  append_json_string(out, value);
+}
+
+}  // namespace apikeys::detail
+
+#endif  // APIKEYS_DETAIL_JSON_WRITER_HPP
+// ---- end apikeys/detail/json_writer.hpp ----
+namespace APIKEYS_NAMESPACE {
+
+/// One user as a store keeps it: what a session is made of (session.hpp).
+struct stored_user {
+  std::string user_id;
+  std::string device_id;
+  std::string provider;
+  std::string host;
+  secret access_token;
+  secret refresh_token;
+};
+
+namespace detail {
+// The ids, provider and host; the tokens never (a stored_user prints like the session it makes).
+inline std::string describe(const stored_user& u) {
+  std::string out = "stored_user{user_id=";
+  out.append(u.user_id).append(", device_id=").append(u.device_id).append(", provider=").append(u.provider);
+  out.append(", host=").append(u.host).append(u.refresh_token.empty() ? ", no tokens}" : ", tokens <redacted>}");
+  return out;
+}
+}  // namespace detail
+
+inline std::ostream& operator<<(std::ostream& os, const stored_user& u) { return os << detail::describe(u); }
+
+/// Everything a store holds: its users in the order they first logged in, and the current user's id
+/// (empty when there is none).
+struct stored_users {
+  std::vector<stored_user> users;
+  std::string current_user_id;
+};
+
+/// A place for an app's logged-in users (basic_app_client::use_store): .NET's App.AllUsers and
+/// App.CurrentUser, kept across restarts. Every operation reports failure as a result, with
+/// errc::store_error and a message that never holds a token.
+///   load()                  everything it holds (nothing, the first time)
+///   save(user)              adds the user, or replaces the one with the same user id in place
+///   remove(user_id)         forgets the user (and the current user id if it is this one); a user it does
+///                           not hold is no error
+///   set_current(user_id)    the current user; empty for none
+/// An app calls its store from one thread at a time; a store shared by several apps locks itself.
+template <class S>
+concept session_store = requires(S& store, const stored_user& user, std::string_view user_id) {
+  { store.load() } -> std::same_as<result<stored_users>>;
+  { store.save(user) } -> std::same_as<result<void>>;
+  { store.remove(user_id) } -> std::same_as<result<void>>;
+  { store.set_current(user_id) } -> std::same_as<result<void>>;
+};
+
+namespace detail {
+
+// A failure of this side, with no response (operations/common.hpp's client_error sits a floor above).
+inline api_error local_error(errc code, std::string message) {
+  api_error e;
+  e.code = code;
+  e.message = std::move(message);
+  return e;
+}
+inline api_error store_error(std::string message) { return local_error(errc::store_error, std::move(message)); }
+
+/// What a session holds, as a store keeps it; the tokens are copied under the session's lock.
+inline stored_user to_stored(const session& user) {
+  return {user.user_id(), user.device_id(), user.provider(), user.host(), user.access_token(), user.refresh_token()};
+}
+
+// The edits every store makes to what it holds, written once.
+inline void upsert(stored_users& all, const stored_user& user) {
+  for (auto& held : all.users) {
+    if (held.user_id == user.user_id) {
+      held = user;
+      return;
+    }
+  }
+  all.users.push_back(user);
+}
+inline void forget(stored_users& all, std::string_view user_id) {
+  std::erase_if(all.users, [&](const stored_user& held) { return held.user_id == user_id; });
+  if (all.current_user_id == user_id) all.current_user_id.clear();
+}
+
+}  // namespace detail
+
+/// A store in this process's memory: users survive a new app object, not a new process. For tests, and
+/// for apps that want the users API (current_user(), all_users(), the upsert) without persistence.
+/// Thread safety: every member function may be called concurrently.
+class memory_session_store {
+ public:
+  result<stored_users> load() const {
+    std::lock_guard lock(mutex_);
+    return held_;
+  }
+  result<void> save(const stored_user& user) {
+    std::lock_guard lock(mutex_);
+    detail::upsert(held_, user);
+    return {};
+  }
+  result<void> remove(std::string_view user_id) {
+    std::lock_guard lock(mutex_);
+    detail::forget(held_, user_id);
+    return {};
+  }
+  result<void> set_current(std::string_view user_id) {
+    std::lock_guard lock(mutex_);
+    held_.current_user_id.assign(user_id);
+    return {};
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  stored_users held_;
+};
+
+#if APIKEYS_HAS_FILE_SESSION_STORE
+
+/// How a file_session_store treats its file.
+struct file_store_options {
+  /// Refuse (errc::store_error) a file that other users may read or write (any group or other permission
+  /// bit): its tokens may have leaked. Off, the file is read anyway; each write makes it 0600 again.
+  bool refuse_open_permissions = true;
+};
+
+/// A store in one JSON file (docs/protocol.md section 9 shows its format). The file is created with mode
+/// 0600, and each missing directory above it with mode 0700, whatever the umask. Every change rewrites
+/// the whole file atomically: a temporary file in the same directory, fsync, rename; a reader (another
+/// process too) sees the old file or the new one, never half of one. Removing the last user removes the
+/// file. A missing file is an empty store. A file that cannot be read, is not one of ours, or (by
+/// default) is open to other users is refused with errc::store_error, naming the path and never a token.
+/// It also reads the one-session file the apikeys CLI wrote before 0.2 (the six members of a user at the
+/// top level), as a store of that one user, who is current.
+/// Thread safety: every member function may be called concurrently; two processes that write the same
+/// file at once each write a whole file, and the last rename wins.
+class file_session_store {
+ public:
+  /// A session file is a few hundred bytes per user; anything much larger is not one of ours.
+  static constexpr std::size_t max_file_size = 1024 * 1024;
+
+  explicit file_session_store(std::string path, file_store_options options = {})
+      : path_(std::move(path)), options_(options) {}
+
+  const std::string& path() const noexcept { return path_; }
+
+  result<stored_users> load() const {
+    std::lock_guard lock(mutex_);
+    return read();
+  }
+  result<void> save(const stored_user& user) {
+    return change([&](stored_users& all) { detail::upsert(all, user); });
+  }
+  result<void> remove(std::string_view user_id) {
+    return change([&](stored_users& all) { detail::forget(all, user_id); });
+  }
+  result<void> set_current(std::string_view user_id) {
+    return change([&](stored_users& all) { all.current_user_id.assign(user_id); });
+  }
+
+ private:
+  template <class Edit>
+  result<void> change(Edit&& edit) {
+    std::lock_guard lock(mutex_);
+    auto all = read();
+    if (!all) return unexpected{std::move(all).error()};
+    edit(*all);
+    if (all->users.empty()) return erase();
+    return write(*all);
+  }
+
+  static std::string errno_text(int error) { return std::strerror(error); }
+  static void wipe(std::string& text) noexcept {
+    detail::secure_wipe(text.data(), text.size());
+    text.clear();
+  }
+
+  result<stored_users> read() const {
+    const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      const int error = errno;
+      if (error == ENOENT) return stored_users{};
+      return unexpected{detail::store_error("cannot open the session file " + path_ + ": " + errno_text(error))};
+    }
+    struct stat info {};
+    if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+      ::close(fd);
+      return unexpected{detail::store_error("the session file " + path_ + " is not a regular file")};
+    }
+    if (options_.refuse_open_permissions && (info.st_mode & 077) != 0) {
+      ::close(fd);
+      return unexpected{detail::store_error("other users may read the session file " + path_ +
+                                            "; refusing it (chmod 600 it, or log in again)")};
+    }
+    if (static_cast<unsigned long long>(info.st_size) > max_file_size) {
+      ::close(fd);
+      return unexpected{detail::store_error("the session file " + path_ + " is not valid: it is too large to be one")};
+    }
+    // Sized once with simdjson's padding, so the tokens are never copied by a reallocation.
+    const auto size = static_cast<std::size_t>(info.st_size);
+    std::string text(size + simdjson::SIMDJSON_PADDING, ' ');
+    std::size_t used = 0;
+    while (used < size) {
+      const ssize_t n = ::read(fd, text.data() + used, size - used);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const int error = errno;
+        ::close(fd);
+        wipe(text);
+        return unexpected{detail::store_error("cannot read the session file " + path_ + ": " + errno_text(error))};
+      }
+      if (n == 0) break;
+      used += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    std::string problem;
+    stored_users all = parse(text, used, problem);
+    wipe(text);
+    if (!problem.empty())
+      return unexpected{detail::store_error("the session file " + path_ + " is not valid: " + problem)};
+    return all;
+  }
+
+  // The six string members of a user; `problem` says what is wrong (never quoting a value).
+  static constexpr std::string_view member_names[6] = {"user_id", "device_id", "provider", "host", "access_token", "refresh_token"};
+  struct user_fields {
+    std::optional<secret> values[6];
+  };
+  // One member of a user object; false when `key` is not one of the six (ignored: a later version's).
+  static bool read_member(user_fields& into, std::string_view key, simdjson::ondemand::value value, std::string& problem) {
+    std::size_t i = 0;
+    while (i < 6 && member_names[i] != key) ++i;
+    if (i == 6) return false;
+    std::string_view text;
+    if (into.values[i]) {
+      problem = "'" + std::string{member_names[i]} + "' appears twice";
+    } else if (value.get_string().get(text) != simdjson::SUCCESS) {
+      problem = "'" + std::string{member_names[i]} + "' is not a string";
+    } else {
+      into.values[i].emplace(text);
+    }
+    return true;
+  }
+  static std::optional<stored_user> finish_user(user_fields& fields, std::string& problem) {
+    for (std::size_t i = 0; i < 6; ++i) {
+      if (!fields.values[i] || fields.values[i]->empty()) {
+        problem = "'" + std::string{member_names[i]} + "' is missing or empty";
+        return std::nullopt;
+      }
+    }
+    const std::string_view host = fields.values[3]->reveal();
+    if (!host.starts_with("http://") && !host.starts_with("https://")) {
+      problem = "'host' is not an http or https URL";
+      return std::nullopt;
+    }
+    return stored_user{std::string{fields.values[0]->reveal()}, std::string{fields.values[1]->reveal()},
+                       std::string{fields.values[2]->reveal()}, std::string{host}, std::move(*fields.values[4]),
+                       std::move(*fields.values[5])};
+  }
+
+  // {"current_user_id":"...","users":[{user}, ...]}, or the CLI's older file: one user's members at the top.
+  static stored_users parse(const std::string& text, std::size_t used, std::string& problem) {
+    stored_users all;
+    simdjson::ondemand::parser parser;
+    simdjson::ondemand::document doc;
+    simdjson::ondemand::object object;
+    const simdjson::padded_string_view view(text.data(), used, text.size());
+    if (parser.iterate(view).get(doc) != simdjson::SUCCESS || doc.get_object().get(object) != simdjson::SUCCESS) {
+      problem = "it is not one JSON object";
+      return all;
+    }
+    user_fields legacy;
+    bool any_legacy = false;
+    bool any_current = false;
+    bool any_users = false;
+    for (auto member : object) {
+      simdjson::ondemand::field field;
+      std::string_view key;
+      if (std::move(member).get(field) != simdjson::SUCCESS || field.unescaped_key().get(key) != simdjson::SUCCESS) {
+        problem = "it is not valid JSON";
+        return all;
+      }
+      if (key == "current_user_id") {
+        std::string_view id;
+        if (any_current || field.value().get_string().get(id) != simdjson::SUCCESS) {
+          problem = "'current_user_id' is not one string";
+          return all;
+        }
+        any_current = true;
+        all.current_user_id.assign(id);
+      } else if (key == "users") {
+        simdjson::ondemand::array users;
+        if (any_users || field.value().get_array().get(users) != simdjson::SUCCESS) {
+          problem = "'users' is not one array";
+          return all;
+        }
+        any_users = true;
+        for (auto element : users) {
+          simdjson::ondemand::object user_object;
+          if (std::move(element).get_object().get(user_object) != simdjson::SUCCESS) {
+            problem = "a user is not a JSON object";
+            return all;
+          }
+          user_fields fields;
+          for (auto user_member : user_object) {
+            simdjson::ondemand::field user_field;
+            std::string_view user_key;
+            if (std::move(user_member).get(user_field) != simdjson::SUCCESS ||
+                user_field.unescaped_key().get(user_key) != simdjson::SUCCESS) {
+              problem = "it is not valid JSON";
+              return all;
+            }
+            read_member(fields, user_key, user_field.value(), problem);
+            if (!problem.empty()) return all;
+          }
+          auto user = finish_user(fields, problem);
+          if (!user) return all;
+          for (const auto& held : all.users) {
+            if (held.user_id == user->user_id) {
+              problem = "a user appears twice";
+              return all;
+            }
+          }
+          all.users.push_back(std::move(*user));
+        }
+      } else if (read_member(legacy, key, field.value(), problem)) {
+        any_legacy = true;
+        if (!problem.empty()) return all;
+      }
+      // Any other member was written by a later version, perhaps: ignored.
+    }
+    const char* where = nullptr;
+    // simdjson 3.0 has no document::at_end(); a location past the last structural means the same.
+    if (doc.current_location().get(where) != simdjson::OUT_OF_BOUNDS) {
+      problem = "it has trailing content";
+      return all;
+    }
+    if (any_legacy) {
+      if (any_users || any_current) {
+        problem = "it mixes a user's members with 'users'";
+        return all;
+      }
+      auto user = finish_user(legacy, problem);
+      if (!user) return all;
+      all.current_user_id = user->user_id;
+      all.users.push_back(std::move(*user));
+      return all;
+    }
+    if (!any_users) {
+      problem = "'users' is missing";
+      return all;
+    }
+    if (!all.current_user_id.empty() &&
+        std::none_of(all.users.begin(), all.users.end(), [&](const stored_user& u) { return u.user_id == all.current_user_id; }))
+      problem = "'current_user_id' names no user in it";
+    return all;
+  }
+
+  static std::string serialize(const stored_users& all) {
+    std::size_t room = 64 + 6 * all.current_user_id.size();
+    for (const auto& user : all.users)
+      room += 128 + 6 * (user.user_id.size() + user.device_id.size() + user.provider.size() + user.host.size() +
+                         user.access_token.size() + user.refresh_token.size());
+    std::string text;
+    text.reserve(room);  // every member escaped at worst: the buffer holding the tokens never moves
+    text.append("{\"version\":1,");
+    detail::append_json_member(text, "current_user_id", all.current_user_id);
+    text.append(",\"users\":[");
+    bool first = true;
+    for (const auto& user : all.users) {
+      if (!first) text.push_back(',');
+      first = false;
+      text.push_back('{');
+      const std::string_view values[6] = {user.user_id, user.device_id, user.provider, user.host,
+                                          user.access_token.reveal(), user.refresh_token.reveal()};
+      for (std::size_t i = 0; i < 6; ++i) {
+        if (i != 0) text.push_back(',');
+        detail::append_json_member(text, member_names[i], values[i]);
+      }
+      text.push_back('}');
+    }
+    text.append("]}\n");
+    return text;
+  }
+
+  // mkdir -p of the file's directory, each missing directory private to the user (0700).
+  result<void> make_directories() const {
+    const std::size_t slash = path_.rfind('/');
+    if (slash == std::string::npos || slash == 0) return {};
+    const std::string parent = path_.substr(0, slash);
+    for (std::size_t end = parent.find('/', 1);; end = parent.find('/', end + 1)) {
+      const std::string prefix = parent.substr(0, end);
+      if (::mkdir(prefix.c_str(), 0700) == 0) {
+        ::chmod(prefix.c_str(), 0700);  // the umask may have taken bits away; 0700 is what we want
+      } else if (errno != EEXIST) {
+        return unexpected{detail::store_error("cannot create directory " + prefix + ": " + errno_text(errno))};
+      }
+      if (end == std::string::npos) break;
+    }
+    struct stat info {};
+    if (::stat(parent.c_str(), &info) != 0 || !S_ISDIR(info.st_mode))
+      return unexpected{detail::store_error(parent + " is not a directory")};
+    return {};
+  }
+
+  static bool write_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+      const ssize_t n = ::write(fd, data.data(), data.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
+  result<void> write(const stored_users& all) const {
+    if (auto made = make_directories(); !made) return made;
+    std::string text = serialize(all);
+    // Unique per process and write, so two stores on one path in one process never share a temporary.
+    static std::atomic<unsigned long> writes{0};
+    const std::string temporary = path_ + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(++writes);
+    ::unlink(temporary.c_str());  // a leftover of an earlier crash with our pid; never followed if a link
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      const int error = errno;
+      wipe(text);
+      return unexpected{detail::store_error("cannot create " + temporary + ": " + errno_text(error))};
+    }
+    // The umask may only take bits away, and 0600 is what we want whatever it is; say so explicitly.
+    bool ok = ::fchmod(fd, 0600) == 0 && write_all(fd, text) && ::fsync(fd) == 0;
+    int error = ok ? 0 : errno;
+    wipe(text);
+    if (::close(fd) != 0 && ok) {
+      ok = false;
+      error = errno;
+    }
+    if (ok && ::rename(temporary.c_str(), path_.c_str()) != 0) {
+      ok = false;
+      error = errno;
+    }
+    if (!ok) {
+      ::unlink(temporary.c_str());
+      return unexpected{detail::store_error("cannot write the session file " + path_ + ": " + errno_text(error))};
+    }
+    return {};
+  }
+
+  result<void> erase() const {
+    if (::unlink(path_.c_str()) != 0 && errno != ENOENT)
+      return unexpected{detail::store_error("cannot remove the session file " + path_ + ": " + errno_text(errno))};
+    return {};
+  }
+
+  std::string path_;
+  file_store_options options_;
+  mutable std::mutex mutex_;
+};
+
+static_assert(session_store<file_session_store>);
+
+#endif  // APIKEYS_HAS_FILE_SESSION_STORE
+
+static_assert(session_store<memory_session_store>);
+
+namespace detail {
+
+// --- the app's users: the store behind basic_app_client's users API -----------------------------------------
+
+/// A store of any type, behind one interface, so the app's type does not name it.
+class any_session_store {
+ public:
+  virtual ~any_session_store() = default;
+  virtual result<stored_users> load() = 0;
+  virtual result<void> save(const stored_user& user) = 0;
+  virtual result<void> remove(std::string_view user_id) = 0;
+  virtual result<void> set_current(std::string_view user_id) = 0;
+};
+
+template <session_store Store>
+class session_store_ref final : public any_session_store {
+ public:
+  explicit session_store_ref(Store& store) : store_(&store) {}
+  result<stored_users> load() override { return store_->load(); }
+  result<void> save(const stored_user& user) override { return store_->save(user); }
+  result<void> remove(std::string_view user_id) override { return store_->remove(user_id); }
+  result<void> set_current(std::string_view user_id) override { return store_->set_current(user_id); }
+
+ private:
+  Store* store_;
+};
+
+/// An app's logged-in users and the store they are kept in. It observes each of its sessions: a new access
+/// token is saved, a session that ends is forgotten (docs/protocol.md section 7). One mutex orders every
+/// change and every store call, so the store always holds the latest tokens of each session.
+class user_registry final : public session_observer, public std::enable_shared_from_this<user_registry> {
+ public:
+  /// Uses `store` from now on and restores the logged-in users it holds; the users known so far are
+  /// replaced by the store's.
+  result<void> attach(std::unique_ptr<any_session_store> store) {
+    auto held = store->load();
+    if (!held) return unexpected{std::move(held).error()};
+    std::vector<std::shared_ptr<session>> restored;
+    for (auto& user : held->users) {
+      restored.push_back(std::make_shared<session>(std::move(user.user_id), std::move(user.device_id), std::move(user.provider),
+                                                   std::move(user.host), std::move(user.access_token),
+                                                   std::move(user.refresh_token)));
+      restored.back()->set_observer(weak_from_this());
+    }
+    std::vector<std::shared_ptr<session>> dropped;
+    const std::lock_guard lock(mutex_);
+    store_ = std::move(store);
+    dropped.swap(users_);
+    users_ = std::move(restored);
+    current_ = held->current_user_id;
+    if (find(current_) == nullptr) current_ = users_.empty() ? std::string{} : users_.back()->user_id();
+    for (const auto& user : dropped) user->set_observer({});
+    return {};
+  }
+
+  bool has_store() const {
+    const std::lock_guard lock(mutex_);
+    return store_ != nullptr;
+  }
+
+  /// A log in's new session, kept: when the store already holds this user, that user's session takes the
+  /// new tokens and is returned (the upsert); either way the user becomes the current one. Without a
+  /// store, `fresh` as it is. A store that cannot be written fails the log in, and nothing changes.
+  result<std::shared_ptr<session>> adopt(std::shared_ptr<session> fresh) {
+    const std::lock_guard lock(mutex_);
+    if (!store_) return fresh;
+    const stored_user stored = to_stored(*fresh);
+    if (auto saved = store_->save(stored); !saved) return unexpected{std::move(saved).error()};
+    if (auto made_current = store_->set_current(stored.user_id); !made_current) return unexpected{std::move(made_current).error()};
+    current_ = stored.user_id;
+    if (const auto& known = find(stored.user_id)) {
+      known->update_login(stored.device_id, stored.provider, stored.access_token, stored.refresh_token, fresh->profile());
+      fresh->log_out();  // its tokens live on in `known`; this copy goes
+      return known;
+    }
+    fresh->set_observer(weak_from_this());
+    users_.push_back(fresh);
+    return fresh;
+  }
+
+  std::shared_ptr<session> current_user() const {
+    const std::lock_guard lock(mutex_);
+    const auto& user = find(current_);
+    return user && user->logged_in() ? user : nullptr;
+  }
+
+  std::vector<std::shared_ptr<session>> all_users() const {
+    const std::lock_guard lock(mutex_);
+    std::vector<std::shared_ptr<session>> out;
+    for (const auto& user : users_)
+      if (user->logged_in()) out.push_back(user);
+    return out;
+  }
+
+  result<void> switch_user(const std::shared_ptr<session>& user) {
+    const std::lock_guard lock(mutex_);
+    if (!user || find(user->user_id()) != user || !user->logged_in())
+      return unexpected{local_error(errc::invalid_argument, "switch user: the user is not logged in to this app")};
+    if (!store_) return {};
+    if (auto made_current = store_->set_current(user->user_id()); !made_current) return made_current;
+    current_ = user->user_id();
+    return {};
+  }
+
+  // A session of ours changed: save its new tokens, or forget it when it ended. A store that fails here
+  // is not reported (there is no caller to tell); the store then holds older tokens, which a refresh or
+  // a 401 puts right at the next call.
+  void tokens_changed(session& user) noexcept override {
+#if APIKEYS_HAS_EXCEPTIONS
+    try {
+#endif
+      const std::lock_guard lock(mutex_);
+      const auto& known = find(user.user_id());
+      if (!store_ || known.get() != &user) return;
+      if (user.logged_in()) {
+        (void)store_->save(to_stored(user));
+        return;
+      }
+      const std::shared_ptr<session> ended = known;  // `known` refers into users_, which erase moves
+      std::erase(users_, ended);
+      (void)store_->remove(user.user_id());
+      if (current_ == user.user_id()) {
+        current_ = users_.empty() ? std::string{} : users_.back()->user_id();
+        (void)store_->set_current(current_);
+      }
+#if APIKEYS_HAS_EXCEPTIONS
+    } catch (...) {
+    }
+#endif
+  }
+
+ private:
+  const std::shared_ptr<session>& find(std::string_view user_id) const {
+    static const std::shared_ptr<session> none;
+    for (const auto& user : users_)
+      if (user->user_id() == user_id) return user;
+    return none;
+  }
+
+  mutable std::mutex mutex_;
+  std::unique_ptr<any_session_store> store_;
+  std::vector<std::shared_ptr<session>> users_;
+  std::string current_;
+};
+
+}  // namespace detail
+
+}  // namespace apikeys
+
+template <>
+struct fmt::formatter<apikeys::stored_user>
+    : apikeys::detail::described_formatter<apikeys::stored_user, &apikeys::detail::describe> {};
+
+#endif  // APIKEYS_SESSION_STORE_HPP
+// ---- end apikeys/session_store.hpp ----
 // ---- begin apikeys/decoder.hpp ----
 // apikeys decoding: what each server answer decodes to, and the error rules of section 5.
 #ifndef APIKEYS_DECODER_HPP
@@ -1562,16 +2357,10 @@ APIKEYS_DECL std::optional<api_error> classify_response(const http_response& res
 #ifndef APIKEYS_IMPL_DECODER_HPP
 #define APIKEYS_IMPL_DECODER_HPP
 
-#include <algorithm>
-
-#include <simdjson.h>
-
 // ---- begin apikeys/detail/json_reader.hpp ----
 // apikeys::detail: the per-thread simdjson parser, padding without copying, and bad-response errors.
 #ifndef APIKEYS_DETAIL_JSON_READER_HPP
 #define APIKEYS_DETAIL_JSON_READER_HPP
-
-#include <simdjson.h>
 
 namespace APIKEYS_NAMESPACE::detail {
 
@@ -2069,92 +2858,6 @@ APIKEYS_DECL std::optional<api_error> classify_response(const http_response& res
 #ifndef APIKEYS_OPERATIONS_HPP
 #define APIKEYS_OPERATIONS_HPP
 
-// ---- begin apikeys/detail/json_writer.hpp ----
-// apikeys::detail: compact JSON writing and UTF-8 validation for request bodies (docs/protocol.md section 3).
-#ifndef APIKEYS_DETAIL_JSON_WRITER_HPP
-#define APIKEYS_DETAIL_JSON_WRITER_HPP
-
-namespace APIKEYS_NAMESPACE::detail {
-
-/// True when `text` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
-constexpr bool is_valid_utf8(std::string_view text) noexcept {
-  std::size_t i = 0;
-  const std::size_t n = text.size();
-  while (i < n) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t len = 0;
-    std::uint32_t cp = 0;
-    if (c >= 0xc2 && c <= 0xdf) {
-      len = 2;
-      cp = c & 0x1fu;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      len = 3;
-      cp = c & 0x0fu;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      len = 4;
-      cp = c & 0x07u;
-    } else {
-      return false;
-    }
-    if (n - i < len) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(text[i + k]);
-      if ((cc & 0xc0u) != 0x80u) return false;
-      cp = (cp << 6) | (cc & 0x3fu);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-      return false;
-    i += len;
-  }
-  return true;
-}
-
-/// Appends `text` as a JSON string literal: `"` and `\` escaped, control characters as \b \f \n \r \t or
-/// \u00xx (lowercase hex), `/` and non-ASCII bytes as they are. The caller has checked the UTF-8.
-inline void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out.push_back('"');
-  std::size_t run = 0;  // copy unescaped runs in one append
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(text.data() + run, i - run);
-    run = i + 1;
-    out.push_back('\\');
-    switch (c) {
-      case '"': out.push_back('"'); break;
-      case '\\': out.push_back('\\'); break;
-      case '\b': out.push_back('b'); break;
-      case '\f': out.push_back('f'); break;
-      case '\n': out.push_back('n'); break;
-      case '\r': out.push_back('r'); break;
-      case '\t': out.push_back('t'); break;
-      default:
-        out.append("u00");
-        out.push_back(hex[c >> 4]);
-        out.push_back(hex[c & 0x0f]);
-    }
-  }
-  out.append(text.data() + run, text.size() - run);
-  out.push_back('"');
-}
-
-/// Appends `"key":` followed by the string value; keys are library constants and need no escaping.
-inline void append_json_member(std::string& out, std::string_view key, std::string_view value) {
-  out.push_back('"');
-  out.append(key);
-  out.append("\":");
-  append_json_string(out, value);
-}
-
-}  // namespace apikeys::detail
-
-#endif  // APIKEYS_DETAIL_JSON_WRITER_HPP
-// ---- end apikeys/detail/json_writer.hpp ----
 namespace APIKEYS_NAMESPACE::ops {
 
 /// What every request shares: the host it goes to (scheme://authority, then an optional path prefix, no
@@ -2789,7 +3492,6 @@ concept executor = requires(E& e) { e.execute(detail::probe_call{}); };
 #ifndef APIKEYS_THREAD_POOL_HPP
 #define APIKEYS_THREAD_POOL_HPP
 
-#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <thread>
@@ -3452,8 +4154,6 @@ T sync_wait(task<T> work) {
 // apikeys::detail pipeline: a call as build / send / finish steps, driven on this thread or by async_send.
 #ifndef APIKEYS_DETAIL_PIPELINE_HPP
 #define APIKEYS_DETAIL_PIPELINE_HPP
-
-#include <atomic>
 
 // ---- begin apikeys/detail/exchange.hpp ----
 // apikeys::detail: the shared middle of every call: send, turn failures into api_error, classify.
@@ -4253,6 +4953,8 @@ class basic_app_client {
     explicit state(app_config c) : config(std::move(c)) {}
 
     app_config config;
+    // The users API (use_store); shared, so a session that outlives the app never reaches a dead app.
+    std::shared_ptr<detail::user_registry> users = std::make_shared<detail::user_registry>();
     std::mutex location_mutex;
     std::condition_variable location_idle;
     bool location_in_flight = false;
@@ -4337,8 +5039,13 @@ class basic_app_client {
 
   /// Logs in and returns the new session (a std::shared_ptr<session>, shared by the clients that use it).
   /// Then fetches the profile into it (session::profile()), unless config().fetch_profile_at_login is off;
-  /// a failed profile fails the log in (docs/protocol.md section 4).
-  decltype(auto) log_in(const credentials& creds) { return launch(detail::login_call{app_call(ops::log_in{creds})}); }
+  /// a failed profile fails the log in (docs/protocol.md section 4). With a store (use_store), the user
+  /// becomes the current user, and a user who is already logged in keeps the same session object, which
+  /// takes the new tokens and profile (docs/protocol.md section 7).
+  decltype(auto) log_in(const credentials& creds) {
+    return launch(remembered_login<detail::login_call>{detail::login_call{app_call(ops::log_in{creds})},
+                                                       core_.state().users.get(), config().timeout});
+  }
   /// Registers an email/password user; the user can log in at once.
   decltype(auto) register_user(std::string_view email, std::string_view password) {
     return launch(app_call(ops::register_user{std::string{email}, secret{password}}));
@@ -4349,9 +5056,34 @@ class basic_app_client {
   }
   /// Revokes the session on the server and ends it here; the session ends here even when the server
   /// cannot be reached (the error is still reported). Logging out a logged-out session sends nothing.
+  /// With a store, the user is forgotten there too.
   decltype(auto) log_out(std::shared_ptr<session> user) {
     return launch(session_call(std::move(user), ops::log_out{}));
   }
+
+  // --- the users API (.NET's App.CurrentUser, AllUsers, SwitchUser, RemoveUser) ----------------------------
+
+  /// Keeps this app's users in `store` (session_store.hpp) from now on, and restores the users it holds:
+  /// they are logged in again, without a request, with the tokens they had. Each later log in is saved
+  /// (an upsert), each refresh's new access token too, and a session that ends is forgotten. The store
+  /// must outlive the app. Fails (errc::store_error, through the ErrorPolicy) when the store cannot be
+  /// read; the app then keeps what it had.
+  template <session_store Store>
+  decltype(auto) use_store(Store& store) {
+    return ErrorPolicy::apply(core_.state().users->attach(std::make_unique<detail::session_store_ref<Store>>(store)));
+  }
+  /// The user the app acts for: the last one logged in or switched to; null without a store or a user.
+  std::shared_ptr<session> current_user() const { return core_.state().users->current_user(); }
+  /// The logged-in users the store holds, in the order they first logged in; empty without a store.
+  std::vector<std::shared_ptr<session>> all_users() const { return core_.state().users->all_users(); }
+  /// Makes `user`, one of all_users(), the current user (saved in the store); anyone else is refused with
+  /// errc::invalid_argument.
+  decltype(auto) switch_user(const std::shared_ptr<session>& user) {
+    return ErrorPolicy::apply(core_.state().users->switch_user(user));
+  }
+  /// log_out under .NET's name: revokes the session, ends it here and forgets the user in the store,
+  /// even when the server cannot be reached (that error is still reported).
+  decltype(auto) remove_user(std::shared_ptr<session> user) { return log_out(std::move(user)); }
   /// The user's profile, also kept by the session (session::profile()). Uses the access token; a 401 is
   /// answered by one refresh and one retry.
   decltype(auto) profile(std::shared_ptr<session> user) {
@@ -4392,6 +5124,59 @@ class basic_app_client {
   detail::session_call<Op> session_call(std::shared_ptr<session> user, Op&& op) const {
     return {std::move(user), config().timeout, "the user must be logged in", std::move(op), core_.logger()};
   }
+
+  // log_in's machine, whose new session the app's users keep (the upsert) where it is made, on whichever
+  // thread finishes the call. When the store cannot be written, the new session is revoked on the server
+  // (one best-effort DELETE /auth/session, whose outcome changes nothing) and the log in fails with the
+  // store's error: a session nobody holds is not left valid.
+  template <class Inner>
+  struct remembered_login {
+    using value_type = typename Inner::value_type;
+    static constexpr ops::prerequisite needs = Inner::needs;
+    Inner inner;
+    detail::user_registry* users;  // the app's, which outlives its calls
+    std::chrono::milliseconds timeout;
+    std::optional<api_error> unsaved{};  // set while the revoke of a session the store refused is in flight
+
+    void located(const location_response& where)
+      requires(needs == ops::prerequisite::location)
+    {
+      inner.located(where);
+    }
+    std::optional<result<value_type>> start(http_request& request) {
+      unsaved.reset();
+      auto done = inner.start(request);
+      if (!done) return done;
+      return keep(std::move(*done), request);
+    }
+    std::optional<result<value_type>> resume(result<http_response>&& response, http_request& request) {
+      if (unsaved) return inner.fail(std::move(*std::exchange(unsaved, std::nullopt)));  // the revoke's answer
+      if constexpr (detail::one_exchange_machine<Inner>) {
+        return keep(inner.finish(std::move(response)), request);
+      } else {
+        auto done = inner.resume(std::move(response), request);
+        if (!done) return done;
+        return keep(std::move(*done), request);
+      }
+    }
+    result<value_type> fail(api_error error) const { return inner.fail(std::move(error)); }
+
+   private:
+    std::optional<result<value_type>> keep(result<value_type>&& made, http_request& request) {
+      using outcome = std::optional<result<value_type>>;
+      if (!made) return outcome{std::move(made)};
+      const std::shared_ptr<session> fresh = *made;
+      auto kept = users->adopt(std::move(*made));
+      if (kept) return outcome{std::move(kept)};
+      unsaved = std::move(kept).error();
+      auto refused = detail::build_for_session(fresh, ops::prerequisite::refresh_token, timeout, "the user must be logged in",
+                                               [&](const ops::request_context& ctx) { return ops::log_out{}.build(request, ctx); });
+      fresh->log_out();
+      if (!refused) return std::nullopt;
+      detail::wipe(request);
+      return inner.fail(std::move(*std::exchange(unsaved, std::nullopt)));
+    }
+  };
 
   // location(): the answer of the single lookup, which it waits for like any call that needs it.
   struct cached_location_machine {

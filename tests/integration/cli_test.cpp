@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -421,17 +422,58 @@ struct stored_session {
   std::string user_id, device_id, provider, host, access_token, refresh_token;
 };
 
+// The session file is an apikeys::file_session_store: {"version":1,"current_user_id":ID,"users":[{the six
+// members, in this order}, ...]}. This reads the current user, member by member, without the library's reader.
 std::optional<stored_session> read_session_file(const std::string& path) {
-  const auto members = parse_string_object(read_file(path));
-  if (!members || members->size() != 6) return std::nullopt;
-  stored_session s;
-  std::string* targets[] = {&s.user_id, &s.device_id, &s.provider, &s.host, &s.access_token, &s.refresh_token};
-  const std::string_view names[] = {"user_id", "device_id", "provider", "host", "access_token", "refresh_token"};
-  for (std::size_t i = 0; i < 6; ++i) {
-    if ((*members)[i].first != names[i]) return std::nullopt;
-    *targets[i] = (*members)[i].second;
+  const simdjson::padded_string text(read_file(path));
+  simdjson::ondemand::parser parser;
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::object top;
+  if (parser.iterate(text).get(doc) != simdjson::SUCCESS || doc.get_object().get(top) != simdjson::SUCCESS) return std::nullopt;
+  std::string current;
+  std::optional<stored_session> found;
+  std::size_t position = 0;
+  for (auto member : top) {
+    simdjson::ondemand::field field;
+    std::string_view name;
+    if (std::move(member).get(field) != simdjson::SUCCESS || field.unescaped_key().get(name) != simdjson::SUCCESS)
+      return std::nullopt;
+    const std::string_view order[] = {"version", "current_user_id", "users"};
+    if (position >= 3 || name != order[position++]) return std::nullopt;
+    if (name == "version") {
+      std::uint64_t version = 0;
+      if (field.value().get_uint64().get(version) != simdjson::SUCCESS || version != 1) return std::nullopt;
+    } else if (name == "current_user_id") {
+      std::string_view id;
+      if (field.value().get_string().get(id) != simdjson::SUCCESS) return std::nullopt;
+      current = std::string{id};
+    } else {
+      simdjson::ondemand::array users;
+      if (field.value().get_array().get(users) != simdjson::SUCCESS) return std::nullopt;
+      for (auto element : users) {
+        simdjson::ondemand::object object;
+        if (element.get_object().get(object) != simdjson::SUCCESS) return std::nullopt;
+        stored_session s;
+        std::string* targets[] = {&s.user_id, &s.device_id, &s.provider, &s.host, &s.access_token, &s.refresh_token};
+        const std::string_view names[] = {"user_id", "device_id", "provider", "host", "access_token", "refresh_token"};
+        std::size_t i = 0;
+        for (auto user_member : object) {
+          simdjson::ondemand::field user_field;
+          std::string_view user_name;
+          std::string_view value;
+          if (std::move(user_member).get(user_field) != simdjson::SUCCESS ||
+              user_field.unescaped_key().get(user_name) != simdjson::SUCCESS || i >= 6 || user_name != names[i] ||
+              user_field.value().get_string().get(value) != simdjson::SUCCESS)
+            return std::nullopt;
+          *targets[i++] = std::string{value};
+        }
+        if (i != 6) return std::nullopt;
+        if (s.user_id == current) found = s;
+      }
+    }
   }
-  return s;
+  if (position != 3 || !at_end(doc)) return std::nullopt;
+  return found;
 }
 
 /// What a table-mode create printed: the id and the value lines.
@@ -974,4 +1016,60 @@ TEST_CASE("apikeys CLI: unreachable servers and unusable session files") {
       CHECK(r.err.find(secret) == std::string::npos);
     }
   }
+}
+
+TEST_CASE("apikeys CLI: two users in one session file, and a second login of the same user") {
+  temp_dir dir;
+  apikeys_tests::emulator_process emulator({"--app-id", std::string{app_id}, "--user", "alice@example.com:pw-alice-1", "--user",
+                                            "bob@example.com:pw-bob-2"});
+  cli_driver cli(dir);
+  secret_ledger secrets;
+  secrets.never_printed = {"pw-alice-1", "pw-bob-2"};
+  const std::string file = dir / "shared.json";
+  const env_map env{{"APIKEYS_BASE_URL", emulator.base_url()}, {"APIKEYS_APP_ID", std::string{app_id}},
+                    {"APIKEYS_SESSION_FILE", file}};
+
+  CHECK_RUN(cli.run({"login"}, with(env, {{"APIKEYS_EMAIL", "alice@example.com"}, {"APIKEYS_PASSWORD", "pw-alice-1"}})), 0);
+  const auto alice = read_session_file(file);
+  REQUIRE(alice.has_value());
+  secrets.add_session(file);
+  CHECK_RUN(cli.run({"create", "alices-key"}, env), 0);
+
+  // alice again: the same user in the file, with new tokens (the upsert)
+  CHECK_RUN(cli.run({"login"}, with(env, {{"APIKEYS_EMAIL", "alice@example.com"}, {"APIKEYS_PASSWORD", "pw-alice-1"}})), 0);
+  const auto alice_again = read_session_file(file);
+  REQUIRE(alice_again.has_value());
+  CHECK(alice_again->user_id == alice->user_id);
+  CHECK(alice_again->refresh_token != alice->refresh_token);
+  secrets.add_session(file);
+  CHECK(read_file(file).find(alice->refresh_token) == std::string::npos);
+
+  // bob joins the file and becomes the user the key commands act as
+  CHECK_RUN(cli.run({"login"}, with(env, {{"APIKEYS_EMAIL", "bob@example.com"}, {"APIKEYS_PASSWORD", "pw-bob-2"}})), 0);
+  const auto bob = read_session_file(file);
+  REQUIRE(bob.has_value());
+  CHECK(bob->user_id != alice->user_id);
+  secrets.add_session(file);
+  CHECK(read_file(file).find(alice_again->refresh_token) != std::string::npos);
+  CHECK(permissions(file) == 0600);
+  CHECK_RUN(cli.run({"list", "--json"}, env), 0);
+  CHECK(cli.runs().back().out == "[]\n");
+
+  // logout ends bob's session; alice's, still in the file, is current again
+  const run_result bob_out = cli.run({"logout"}, env);
+  CHECK_RUN(bob_out, 0);
+  CHECK(bob_out.out == "logged out\nthe key commands now act as user " + alice->user_id + " (device " + alice_again->device_id + ")\n");
+  const auto left = read_session_file(file);
+  REQUIRE(left.has_value());
+  CHECK(left->user_id == alice->user_id);
+  CHECK(read_file(file).find(bob->refresh_token) == std::string::npos);
+  CHECK_RUN(cli.run({"list"}, env), 0);
+  CHECK(cli.runs().back().out.find("alices-key") != std::string::npos);
+  const run_result alice_out = cli.run({"logout", "--json"}, env);
+  CHECK_RUN(alice_out, 0);
+  CHECK(alice_out.out == "{\"logged_out\":true}\n");
+  CHECK_FALSE(exists(file));
+
+  CHECK(emulator.stop() == 0);
+  secrets.check(cli.runs());
 }

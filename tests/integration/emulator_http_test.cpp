@@ -892,4 +892,49 @@ TEST_CASE("emulator_process: a child that cannot start is reported with its stde
   CHECK(errno == ECHILD);
 }
 
+TEST_CASE("users survive a restart over HTTP: a file store, the upsert, and a second app object restored from it") {
+  emulator_process server({"--app-id", "http-test", "--user", "alice@example.com:pw"});
+  std::string dir = "/tmp/apikeys-http-store-XXXXXX";
+  REQUIRE(::mkdtemp(dir.data()) != nullptr);
+  const std::string path = dir + "/state/users.json";
+  std::string alice_id;
+  std::string key_value;
+  {
+    apikeys::file_session_store store{path};
+    app_client app(apikeys::httplib_transport{}, config_for(server, "http-test"));
+    app.use_store(store);
+    const std::shared_ptr<session> alice = app.log_in(credentials::email_password("alice@example.com", "pw"));
+    alice_id = alice->user_id();
+    const api_key created = app.api_keys(alice).create("restart-key");
+    key_value = std::string{created.value->reveal()};
+    // the same user by key: the same session object, now the key's
+    const std::shared_ptr<session> by_key = app.log_in(credentials::api_key(*created.value));
+    CHECK(by_key == alice);
+    CHECK(alice->provider() == "api-key");
+    CHECK(app.all_users().size() == 1);
+  }
+  {
+    // the restart: a new app object, no log in
+    apikeys::file_session_store store{path};
+    app_client app(apikeys::httplib_transport{}, config_for(server, "http-test"));
+    app.use_store(store);
+    const std::shared_ptr<session> restored = app.current_user();
+    REQUIRE(restored);
+    CHECK(restored->user_id() == alice_id);
+    CHECK(restored->provider() == "api-key");
+    CHECK(restored->host() == server.base_url());
+    const std::vector<api_key> listed = app.api_keys(restored).fetch_all();
+    REQUIRE(listed.size() == 1);
+    CHECK(listed[0].name == "restart-key");
+    app.remove_user(restored);
+    CHECK(app.all_users().empty());
+  }
+  std::ifstream gone(path);
+  CHECK_FALSE(gone.good());
+  CHECK(::rmdir((dir + "/state").c_str()) == 0);
+  CHECK(::rmdir(dir.c_str()) == 0);
+  CHECK(server.stop() == 0);
+  CHECK(server.stderr_text().find(key_value) == std::string::npos);
+}
+
 #endif  // APIKEYS_EMULATOR_PATH

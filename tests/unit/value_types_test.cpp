@@ -429,6 +429,8 @@ TEST_CASE("errc messages") {
   CHECK(apikeys::to_string(errc::missing_auth_req) == "authentication required");
   CHECK(apikeys::to_string(errc::api_key_already_exists) == "API key already exists");
   CHECK(apikeys::to_string(errc::cancelled) == "cancelled");
+  CHECK(apikeys::to_string(errc::store_error) == "session store error");
+  CHECK(static_cast<int>(errc::store_error) == static_cast<int>(errc::cancelled) + 1);  // added last: numbers kept
   CHECK(apikeys::to_string(static_cast<errc>(0)) == "unknown apikeys error");
   CHECK(fmt::format("{}", errc::tls_error) == "TLS error");
   CHECK(streamed(errc::tls_error) == "TLS error");
@@ -445,6 +447,7 @@ TEST_CASE("kind_of puts each errc in its family") {
       {errc::invalid_argument, error_kind::client},
       {errc::not_logged_in, error_kind::client},
       {errc::cancelled, error_kind::client},
+      {errc::store_error, error_kind::client},
       {errc::transport_error, error_kind::transport},
       {errc::connection_failed, error_kind::transport},
       {errc::timeout, error_kind::transport},

@@ -13,11 +13,13 @@
 //
 // Secrets: passwords and key values never come from the command line (they would land in the shell's
 // history); they come from the environment, a no-echo prompt or stdin. Tokens live only in the session
-// file (mode 0600). The one secret ever printed is a new key's value, once, on stdout, by `create`.
+// file (mode 0600, an apikeys::file_session_store). The one secret ever printed is a new key's value,
+// once, on stdout, by `create`.
 #include <signal.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -112,7 +114,9 @@ constexpr command_help command_helps[] = {
 
 Logs in with an email and password and saves the session (user id, device id, host, provider and the
 two tokens) in the session file, created with mode 0600, for the key commands that follow. Needs the
-app id (--app-id or APIKEYS_APP_ID) and the server (--base-url or APIKEYS_BASE_URL).
+app id (--app-id or APIKEYS_APP_ID) and the server (--base-url or APIKEYS_BASE_URL). A user the file
+holds already gets the new session; another user is added, and the key commands act as the user who
+logged in last.
 
 The email comes from APIKEYS_EMAIL and the password from APIKEYS_PASSWORD. What is not set is asked
 for on the terminal, the password without echo; when stdin is not a terminal, the email and then the
@@ -132,8 +136,9 @@ from stdin when stdin is not a terminal. Prints the user id and device id, never
 )"},
     {"logout", R"(usage: apikeys [options] logout
 
-Ends the saved session on the server (revoking its tokens) and deletes the session file. The file is
-deleted even when the server cannot be reached; the exit status then says so. Logging out when not
+Ends the current session on the server (revoking its tokens) and forgets it; the session file goes
+with the last session it holds, and a session logged in before becomes current. The session is
+forgotten even when the server cannot be reached; the exit status then says so. Logging out when not
 logged in succeeds and does nothing.
 )"},
     {"create", R"(usage: apikeys [options] create NAME
@@ -518,16 +523,20 @@ int log_in(const settings& s, bool with_key) {
     creds = apikeys::credentials::email_password(email.value->reveal(), password.value->reveal());
   }
 
+  // The app keeps the session in the store; one it cannot save is revoked on the server by the app.
+  apikeys::file_session_store store = cli::open_session_store(path);
   app_type app = make_app(s);
+  if (auto attached = app.use_store(store); !attached) {
+    say_error(attached.error().message + "; 'apikeys logout' removes it");
+    return exit_auth;
+  }
   auto user = app.log_in(*creds);
   creds.reset();
-  if (!user) return report(user.error());
-  if (auto error = cli::save_session(path, **user)) {
-    // A session nobody can use again is revoked rather than left valid on the server.
-    (void)app.log_out(*user);
-    say_error(*error);
+  if (!user && user.error().code == apikeys::errc::store_error) {
+    say_error(user.error().message);
     return exit_failure;
   }
+  if (!user) return report(user.error());
   return print_session(s, **user, path);
 }
 
@@ -535,53 +544,58 @@ int log_out(const settings& s) {
   std::string path_error;
   const std::string path = session_path(s, path_error);
   if (path.empty()) return usage_error(path_error);
-  auto loaded = cli::load_session(path);
-  switch (loaded.status) {
-    case cli::load_status::loaded: break;
-    case cli::load_status::missing: return print(s.json ? "{\"logged_out\":false}\n" : "not logged in\n");
-    case cli::load_status::invalid:
-      // Nothing in it can be revoked; forgetting it is all logging out can do.
-      if (auto error = cli::remove_session(path)) {
-        say_error(*error);
-        return exit_failure;
-      }
-      say_error(loaded.message + "; removed it");
-      return print(s.json ? "{\"logged_out\":true}\n" : "logged out\n");
-    case cli::load_status::unreadable: say_error(loaded.message); return exit_auth;
-  }
-
+  const std::string_view not_logged_in = s.json ? "{\"logged_out\":false}\n" : "not logged in\n";
+  if (!cli::session_file_exists(path)) return print(not_logged_in);
+  apikeys::file_session_store store = cli::open_session_store(path);
   app_type app = make_app(s);
-  auto ended = app.log_out(loaded.session);
-  // The tokens leave this machine whatever the server said: that is what the user asked for.
-  if (auto error = cli::remove_session(path)) {
-    say_error(*error);
+  if (auto attached = app.use_store(store); !attached) {
+    // Nothing in it can be revoked; forgetting it is all logging out can do.
+    if (auto error = cli::remove_session_file(path); !error.empty()) {
+      say_error(error);
+      return exit_failure;
+    }
+    say_error(attached.error().message + "; removed it");
+    return print(s.json ? "{\"logged_out\":true}\n" : "logged out\n");
+  }
+  const std::shared_ptr<apikeys::session> user = app.current_user();
+  if (!user) return print(not_logged_in);
+  const std::string user_id = user->user_id();
+  // The store forgets the user whatever the server said: that is what the user asked for.
+  auto ended = app.remove_user(user);
+  auto left = store.load();
+  if (!left || std::any_of(left->users.begin(), left->users.end(), [&](const apikeys::stored_user& u) { return u.user_id == user_id; })) {
+    say_error("cannot remove the session from the session file " + path);
     return exit_failure;
   }
   // A 401 means the server had already ended the session: the user is logged out either way.
   if (!ended && ended.error().http_status != 401) {
-    say_error(describe(ended.error()) +
-              "; the session file was removed, but the server may accept the session until it expires");
+    say_error(describe(ended.error()) + (cli::session_file_exists(path) ? "; the session was removed from the session file"
+                                                                          : "; the session file was removed") +
+              ", but the server may accept the session until it expires");
     return exit_code_for(ended.error());
   }
-  return print(s.json ? "{\"logged_out\":true}\n" : "logged out\n");
+  if (s.json) return print("{\"logged_out\":true}\n");
+  const std::shared_ptr<apikeys::session> next = app.current_user();
+  if (!next) return print("logged out\n");
+  return print(fmt::format("logged out\nthe key commands now act as user {} (device {})\n", printable(next->user_id()),
+                           printable(next->device_id())));
 }
 
-/// A loaded session and the file it came from; a 401 ends the session, and the file goes with it.
+/// The current user's session; a 401 ends it, and the app's store has then forgotten it (the file goes
+/// with its last session).
 class key_session {
  public:
-  key_session(std::string path, std::shared_ptr<apikeys::session> user) : path_(std::move(path)), user_(std::move(user)) {}
+  explicit key_session(std::shared_ptr<apikeys::session> user) : user_(std::move(user)) {}
 
   const std::shared_ptr<apikeys::session>& user() const noexcept { return user_; }
 
   int fail(const apikeys::api_error& error) const {
     if (user_->logged_in()) return report(error);
-    if (auto removed = cli::remove_session(path_)) say_error(*removed);
     say_error("session expired; log in again (" + describe(error) + ")");
     return exit_auth;
   }
 
  private:
-  std::string path_;
   std::shared_ptr<apikeys::session> user_;
 };
 
@@ -590,18 +604,25 @@ int with_session(const settings& s, Command&& command) {
   std::string path_error;
   const std::string path = session_path(s, path_error);
   if (path.empty()) return usage_error(path_error);
-  auto loaded = cli::load_session(path);
-  switch (loaded.status) {
-    case cli::load_status::loaded: break;
-    case cli::load_status::missing: say_error("not logged in (" + loaded.message + "); run 'apikeys login'"); return exit_auth;
-    case cli::load_status::invalid: say_error(loaded.message + "; log in again"); return exit_auth;
-    case cli::load_status::unreadable: say_error(loaded.message); return exit_auth;
+  if (!cli::session_file_exists(path)) {
+    say_error("not logged in (no session file at " + path + "); run 'apikeys login'");
+    return exit_auth;
   }
-  if (loaded.others_can_read)
-    say_error("warning: other users may read the session file " + path + "; chmod 600 it, or log in again");
+  apikeys::file_session_store store = cli::open_session_store(path);
   app_type app = make_app(s);
-  key_client keys = app.api_keys(loaded.session);
-  const key_session session{path, loaded.session};
+  if (auto attached = app.use_store(store); !attached) {
+    say_error(attached.error().message + "; log in again");
+    return exit_auth;
+  }
+  const std::shared_ptr<apikeys::session> user = app.current_user();
+  if (!user) {
+    say_error("not logged in (no session in the session file " + path + "); run 'apikeys login'");
+    return exit_auth;
+  }
+  if (cli::readable_by_others(path))
+    say_error("warning: other users may read the session file " + path + "; chmod 600 it, or log in again");
+  key_client keys = app.api_keys(user);
+  const key_session session{user};
   return command(keys, session);
 }
 

@@ -1,12 +1,10 @@
-// apikeys CLI: the session file that carries a login from one invocation to the next.
+// apikeys CLI: where the session file lives; the file itself is an apikeys::file_session_store.
 #ifndef APIKEYS_CLI_SESSION_FILE_HPP
 #define APIKEYS_CLI_SESSION_FILE_HPP
 
-#include <memory>
-#include <optional>
 #include <string>
 
-#include <apikeys/session.hpp>
+#include <apikeys/session_store.hpp>
 
 namespace apikeys_cli {
 
@@ -18,25 +16,20 @@ struct default_path {
 };
 default_path default_session_path();
 
-enum class load_status { loaded, missing, invalid, unreadable };
+/// The session file as a store. Since the CLI has always read a file others may read (with a warning,
+/// see readable_by_others), it opens it with refuse_open_permissions off; every write makes it 0600.
+inline apikeys::file_session_store open_session_store(const std::string& path) {
+  return apikeys::file_session_store{path, apikeys::file_store_options{false}};
+}
 
-struct loaded_session {
-  load_status status = load_status::missing;
-  std::string message;                      ///< why it is not loaded; never holds a token
-  std::shared_ptr<apikeys::session> session;  ///< set when loaded
-  bool others_can_read = false;             ///< group or other permission bits are set on the file
-};
+/// True when the file exists and has a group or other permission bit set.
+bool readable_by_others(const std::string& path);
 
-/// Reads the file written by save_session: one JSON object with the string members user_id, device_id,
-/// provider, host, access_token and refresh_token (unknown members ignored), read with simdjson.
-loaded_session load_session(const std::string& path);
+/// True when `path` names something that is there (a file, a directory, a dangling link).
+bool session_file_exists(const std::string& path);
 
-/// Writes the session atomically (a temporary file beside it, then rename) with mode 0600, creating
-/// missing directories with mode 0700. Returns why it failed, or nothing.
-std::optional<std::string> save_session(const std::string& path, const apikeys::session& user);
-
-/// Removes the file; a file that is not there is not an error. Returns why it failed, or nothing.
-std::optional<std::string> remove_session(const std::string& path);
+/// Removes the file; a file that is not there is not an error. Returns why it failed, or an empty string.
+std::string remove_session_file(const std::string& path);
 
 }  // namespace apikeys_cli
 
