@@ -216,7 +216,7 @@ TEST_CASE("apikeys-server keeps users, keys, sessions and its signing key across
     REQUIRE_FALSE(again.has_value());
     CHECK(again.error().http_status == 409);
 
-    CHECK(server.stop(SIGTERM) == 0);
+    CHECK(server.stop(SIGINT) == 0);
   }
   // The restart applied no migration again.
   CHECK(query_integer(database, "SELECT count(*) FROM schema_version") == 1);
@@ -245,4 +245,45 @@ TEST_CASE("apikeys-server refuses a database whose schema is newer than it knows
   CHECK_MESSAGE(why.find("schema version 2 is newer than this program's (1)") != std::string::npos, why);
   CHECK(query_integer(database, "SELECT max(version) FROM schema_version") == 2);
   CHECK(query_integer(database, "SELECT count(*) FROM sqlite_master WHERE name = 'users'") == 0);
+}
+
+TEST_CASE("apikeys-server: what it answered before a kill -9 is there after a restart") {
+  const temp_dir tmp;
+  const std::filesystem::path data = tmp.path() / "data";
+  std::string kept_value;
+  std::string gone_value;
+  object_id kept_id;
+  {
+    emulator_process server = start_server(data);
+    app_client app(apikeys::httplib_transport{}, config_for(server, app_id));
+    app.register_user(email, password);
+    auto keys = app.api_keys(app.log_in(credentials::email_password(email, password)));
+    const api_key kept = keys.create("kept");
+    const api_key gone = keys.create("gone");
+    REQUIRE(kept.value.has_value());
+    REQUIRE(gone.value.has_value());
+    kept_id = kept.id;
+    kept_value = std::string{kept.value->reveal()};
+    gone_value = std::string{gone.value->reveal()};
+    keys.disable(kept.id);
+    keys.remove(gone.id);
+    // No clean shutdown: every answered write must already be committed.
+    CHECK(server.stop(SIGKILL) == 128 + SIGKILL);
+  }
+  emulator_process server = start_server(data);
+  result_app_client app(apikeys::httplib_transport{}, config_for(server, app_id));
+  auto alice = app.log_in(credentials::email_password(email, password));
+  REQUIRE_MESSAGE(alice.has_value(), describe(alice.error()));
+  auto all = app.api_keys(*alice).fetch_all();
+  REQUIRE_MESSAGE(all.has_value(), describe(all.error()));
+  REQUIRE(all->size() == 1);
+  CHECK((*all)[0].id == kept_id);
+  CHECK_FALSE((*all)[0].enabled);
+  for (const std::string& value : {kept_value, gone_value}) {  // disabled, deleted
+    auto refused = app.log_in(credentials::api_key(secret{value}));
+    REQUIRE_FALSE(refused.has_value());
+    CHECK_MESSAGE(refused.error().code == errc::auth_error, describe(refused.error()));
+    CHECK(refused.error().http_status == 401);
+  }
+  CHECK(server.stop(SIGTERM) == 0);
 }
