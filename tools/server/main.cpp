@@ -33,13 +33,17 @@ constexpr std::string_view usage = R"(usage: apikeys-server --data DIR [options]
 Serves the App Services auth and user API key routes over HTTP, keeping users, keys and sessions in
 DIR/apikeys.sqlite3 (SQLite, WAL, every answered write committed). DIR is created (mode 0700) if it
 does not exist; the key that signs tokens is DIR/token-signing.key (created 0600 on first start), so
-tokens outlive a restart. The first line on stdout is the base URL it listens on.
+tokens outlive a restart. Serves HTTPS with --tls-cert and --tls-key. The first line on stdout is the
+base URL it listens on (http:// or https://).
 
 options:
   --data DIR      where the database and the token-signing key live (required)
   --host ADDR     address to listen on (default 127.0.0.1)
   --port N        port to listen on; 0 picks a free one (default 0)
   --app-id ID     the app id it serves (default apikeys-server)
+  --tls-cert FILE serve HTTPS with this PEM certificate (the server's first, then any intermediates);
+                  needs --tls-key
+  --tls-key FILE  the certificate's private key, an unencrypted PEM file; needs --tls-cert
   --help          show this text
   --version       print the version
 
@@ -51,6 +55,8 @@ struct settings {
   std::string host = "127.0.0.1";
   int port = 0;
   std::string app_id = "apikeys-server";
+  std::string tls_cert;
+  std::string tls_key;
   bool help = false;
   bool version = false;
 };
@@ -72,7 +78,8 @@ parsed_settings parse_arguments(int argc, char** argv) {
       out.version = true;
       continue;
     }
-    if (arg != "--data" && arg != "--host" && arg != "--port" && arg != "--app-id")
+    if (arg != "--data" && arg != "--host" && arg != "--port" && arg != "--app-id" && arg != "--tls-cert" &&
+        arg != "--tls-key")
       return {std::nullopt, fmt::format("unknown option '{}'", arg)};
     if (i + 1 >= argc) return {std::nullopt, fmt::format("{} needs a value", arg)};
     const std::string_view value = argv[++i];
@@ -87,10 +94,13 @@ parsed_settings parse_arguments(int argc, char** argv) {
       if (ec != std::errc{} || end != value.data() + value.size() || port < 0 || port > 65535)
         return {std::nullopt, fmt::format("--port needs a number from 0 to 65535, not '{}'", value)};
       out.port = port;
+    } else if (arg == "--tls-cert" || arg == "--tls-key") {
+      (arg == "--tls-cert" ? out.tls_cert : out.tls_key) = std::string{value};
     } else {
       out.app_id = std::string{value};
     }
   }
+  if (out.tls_cert.empty() != out.tls_key.empty()) return {std::nullopt, "--tls-cert and --tls-key go together"};
   if (out.data.empty() && !out.help && !out.version) return {std::nullopt, "--data DIR is required"};
   return {std::move(out), {}};
 }
@@ -236,6 +246,8 @@ int main(int argc, char** argv) {
   apikeys::testing::emulator_server_options server_options;
   server_options.host = config.host;
   server_options.port = config.port;
+  server_options.tls_cert_path = config.tls_cert;
+  server_options.tls_key_path = config.tls_key;
   server_options.log = [](std::string_view line) {
     const std::string text = fmt::format("{}\n", line);
     std::fputs(text.c_str(), stderr);

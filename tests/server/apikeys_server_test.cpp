@@ -1,6 +1,6 @@
 // apikeys-server over loopback: what one run writes, the next run on the same --data directory still has
-// (users and passwords, keys and their enabled flags, key logins, sessions and the token-signing key),
-// and the schema migrations.
+// (users and passwords, keys and their enabled flags, key logins, sessions and the token-signing key), also
+// after kill -9; the schema migrations; HTTPS; and the arguments it refuses.
 #include <apikeys/apikeys.hpp>
 #include <apikeys/transport/httplib.hpp>
 
@@ -22,6 +22,7 @@
 
 #include "../integration/support/adapter_test_support.hpp"
 #include "../integration/support/emulator_process.hpp"
+#include "../integration/support/tls_files.hpp"
 #include "../unit/support/names.hpp"
 
 namespace {
@@ -286,4 +287,39 @@ TEST_CASE("apikeys-server: what it answered before a kill -9 is there after a re
     CHECK(refused.error().http_status == 401);
   }
   CHECK(server.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("apikeys-server serves HTTPS with --tls-cert and --tls-key") {
+  const apikeys_tests::tls_files tls;
+  const temp_dir tmp;
+  emulator_process server(APIKEYS_SERVER_PATH, {"--data", (tmp.path() / "data").string(), "--app-id", app_id,
+                                                "--tls-cert", tls.server_cert, "--tls-key", tls.server_key});
+  REQUIRE(server.base_url().rfind("https://127.0.0.1:", 0) == 0);
+  apikeys::httplib_transport_options options;
+  options.ca_bundle_path = tls.ca_cert;
+  result_app_client app(apikeys::httplib_transport{std::move(options)}, config_for(server, app_id));
+  REQUIRE_MESSAGE(app.register_user(email, password).has_value(), "register over TLS");
+  auto alice = app.log_in(credentials::email_password(email, password));
+  REQUIRE_MESSAGE(alice.has_value(), describe(alice.error()));
+  CHECK((*alice)->host() == server.base_url());
+  auto created = app.api_keys(*alice).create("over-tls");
+  REQUIRE_MESSAGE(created.has_value(), describe(created.error()));
+  CHECK(created->enabled);
+  CHECK(server.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("apikeys-server refuses to start without --data, or with half of the TLS pair") {
+  const temp_dir tmp;
+  const auto refusal = [](std::vector<std::string> args) {
+    try {
+      emulator_process server(APIKEYS_SERVER_PATH, std::move(args));
+    } catch (const std::runtime_error& e) {
+      return std::string{e.what()};
+    }
+    return std::string{"it started"};
+  };
+  CHECK(refusal({"--app-id", app_id}).find("--data DIR is required") != std::string::npos);
+  CHECK(refusal({"--data", tmp.path().string(), "--tls-cert", "x.pem"}).find("--tls-cert and --tls-key go together") !=
+        std::string::npos);
+  CHECK(refusal({"--data", (tmp.path() / "no" / "such").string()}).find("cannot create") != std::string::npos);
 }
