@@ -571,7 +571,14 @@ class emulator {
       return error(400, "InvalidParameter", "can only contain ASCII letters, numbers, underscores, and hyphens");
     std::string secret_value = detail::random_alphanumeric(64);
     const stored_key record{*object_id::parse(next_id()), *name, detail::sha256_of(secret_value), false};
-    switch (store_->add_key(who.user->id, record, options_.max_keys_per_user)) {
+    add_key_result added{};
+    try {
+      added = store_->add_key(who.user->id, record, options_.max_keys_per_user);
+    } catch (...) {  // a store failure: the value is never answered, so it must not linger either
+      ::apikeys::detail::secure_wipe(secret_value.data(), secret_value.size());
+      throw;
+    }
+    switch (added) {
       case add_key_result::added:
         break;
       case add_key_result::name_taken:
