@@ -9,11 +9,12 @@
 #include <functional>
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -27,6 +28,7 @@
 #include "detail/base64url.hpp"
 #include "detail/random.hpp"
 #include "detail/sha256.hpp"
+#include "emulator_store.hpp"
 
 namespace APIKEYS_NAMESPACE::testing {
 
@@ -205,9 +207,21 @@ constexpr std::string_view trim_spaces(std::string_view text) noexcept {
 /// Thread safety: every member function may be called concurrently (one mutex guards the state).
 class emulator {
  public:
-  /// An emulator with no users; the HMAC key that signs its tokens is fresh OS randomness.
-  explicit emulator(emulator_options options = {}) : options_(std::move(options)) {
-    detail::fill_random(signing_key_.data(), signing_key_.size());
+  /// The HMAC-SHA256 key that signs an emulator's tokens.
+  using signing_key = std::array<std::uint8_t, 32>;
+
+  /// An emulator with no users, in memory; the HMAC key that signs its tokens is fresh OS randomness.
+  explicit emulator(emulator_options options = {}) : emulator(std::move(options), std::make_unique<memory_store>()) {}
+
+  /// An emulator keeping its records in `store` (not null), signing its tokens with `key` (fresh OS
+  /// randomness when not given; a server that keeps its store across restarts gives the same key each time
+  /// so that tokens outlive a restart).
+  emulator(emulator_options options, std::unique_ptr<emulator_store> store, std::optional<signing_key> key = std::nullopt)
+      : options_(std::move(options)), store_(std::move(store)) {
+    if (key)
+      signing_key_ = *key;
+    else
+      detail::fill_random(signing_key_.data(), signing_key_.size());
     detail::fill_random(id_process_bytes_.data(), id_process_bytes_.size());
     std::array<unsigned char, 3> counter{};
     detail::fill_random(counter.data(), counter.size());
@@ -223,28 +237,37 @@ class emulator {
   emulator& operator=(const emulator&) = delete;
 
   /// Answers one request as the server would. Thread-safe.
+  /// A store failure (emulator_store_error) rolls the request's writes back and answers 500
+  /// InternalServerError; a write is answered only once the store has committed it.
   http_response send(const http_request& request) {
     const std::lock_guard lock(mutex_);
     ++request_count_;
-    return dispatch(request);
+    try {
+      return in_transaction([&] { return dispatch(request); });
+    } catch (const emulator_store_error&) {
+      return error(500, "InternalServerError", "storage failure");
+    }
   }
 
   /// Adds an email/password user (or sets the password of an existing one); returns its 24-hex user id.
   std::string add_user(std::string_view email, std::string_view password) {
     const std::lock_guard lock(mutex_);
-    if (const auto it = emails_.find(email); it != emails_.end()) {
-      user_record& user = users_.at(it->second);
-      set_password(user, password);
-      return user.id;
-    }
-    return create_user(email, password, false).id;
+    return in_transaction([&] {
+      if (const auto user = store_->user_by_email(email)) {
+        store_->set_password(user->id, password);
+        return user->id;
+      }
+      return create_user(email, password, false)->id;
+    });
   }
 
   /// The user id registered for `email`, if any.
   std::optional<std::string> user_id(std::string_view email) const {
     const std::lock_guard lock(mutex_);
-    const auto it = emails_.find(email);
-    return it == emails_.end() ? std::nullopt : std::optional<std::string>{it->second};
+    return in_transaction([&] {
+      const auto user = store_->user_by_email(email);
+      return user ? std::optional<std::string>{user->id} : std::nullopt;
+    });
   }
 
   /// Sets the origins location answers (a server sets its own URL once it knows its port), to which the
@@ -278,15 +301,13 @@ class emulator {
   /// Ends every session of the user, as an admin revoking them would; their tokens then get InvalidSession.
   void revoke_sessions(std::string_view user_id) {
     const std::lock_guard lock(mutex_);
-    for (auto& [id, session] : sessions_)
-      if (session.user_id == user_id) session.revoked = true;
+    in_transaction([&] { store_->revoke_sessions(user_id); });
   }
 
   /// How many keys the user holds (0 for an unknown user).
   std::size_t key_count(std::string_view user_id) const {
     const std::lock_guard lock(mutex_);
-    const auto it = users_.find(user_id);
-    return it == users_.end() ? 0 : it->second.keys.size();
+    return in_transaction([&] { return store_->key_count(user_id); });
   }
 
   /// How many requests send() has answered.
@@ -302,32 +323,31 @@ class emulator {
   }
 
  private:
-  struct key_record {
-    object_id id;
-    std::string name;
-    detail::sha256_digest hash{};  // of the secret; the secret itself is never kept
-    bool disabled = false;
-  };
-  struct user_record {
-    std::string id;
-    std::string email;  // empty for an anonymous user
-    std::string password_salt;
-    detail::sha256_digest password_hash{};
-    bool anonymous = false;
-    std::string identity_id;
-    std::vector<key_record> keys;  // in creation order, which fetch all answers in
-  };
-  struct session_record {
-    std::string user_id;
-    std::optional<object_id> key_id;  // the key whose login made this session
-    bool revoked = false;
-  };
   enum class token_kind { access, refresh };
   struct caller {
-    user_record* user = nullptr;
-    session_record* session = nullptr;
+    std::optional<stored_user> user;
+    std::optional<stored_session> session;
     std::string session_id;
   };
+
+  // Runs `f` between the store's begin() and commit(), rolling back if anything throws. Under mutex_.
+  template <class F>
+  std::invoke_result_t<F&> in_transaction(F&& f) const {
+    store_->begin();
+    try {
+      if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
+        f();
+        store_->commit();
+      } else {
+        std::invoke_result_t<F&> out = f();
+        store_->commit();
+        return out;
+      }
+    } catch (...) {
+      store_->rollback();
+      throw;
+    }
+  }
 
   // --- answers -------------------------------------------------------------------------------------
 
@@ -444,25 +464,25 @@ class emulator {
     const auto body = detail::read_json_object(parser_, request.body);
     if (!body) return bad_body();
 
-    user_record* user = nullptr;
+    std::optional<stored_user> user;
     std::optional<object_id> key_id;
     if (provider == "local-userpass") {
       const std::string* username = body->string_at("username");
       const std::string* password = body->string_at("password");
       user = check_password(username ? *username : std::string_view{}, password ? *password : std::string_view{});
-      if (user == nullptr) return error(401, "AuthError", "invalid username/password");
+      if (!user) return error(401, "AuthError", "invalid username/password");
     } else if (provider == "anon-user") {
-      user = &create_user({}, {}, true);
+      user = create_user({}, {}, true);
     } else {
       const std::string* key = body->string_at("key");
       const auto found = find_key(key ? *key : std::string_view{});
       if (!found) return error(401, "AuthError", "unauthorized");
       user = found->first;
-      key_id = found->second->id;
+      key_id = found->second.id;
     }
 
     const std::string session_id = detail::random_hex(16);
-    sessions_[session_id] = session_record{user->id, key_id, false};
+    store_->add_session(session_id, stored_session{user->id, key_id, false});
     const std::int64_t now = now_seconds();
     std::string device_id;
     if (const std::string* given = body->string_at("options.device.deviceId"); given && object_id::parse(*given))
@@ -489,8 +509,7 @@ class emulator {
     const std::string* password = body->string_at("password");
     if (email == nullptr || email->empty() || password == nullptr || password->empty())
       return error(400, "BadRequest", "'email' and 'password' are required strings");
-    if (emails_.find(*email) != emails_.end()) return error(409, "AccountNameInUse", "name already in use");
-    create_user(*email, *password, false);
+    if (!create_user(*email, *password, false)) return error(409, "AccountNameInUse", "name already in use");
     return empty_answer(201);
   }
 
@@ -508,14 +527,14 @@ class emulator {
     caller who;
     if (auto failure = authenticate(request, token_kind::refresh, who)) return std::move(*failure);
     // Access tokens name their session, so revoking it ends them too.
-    who.session->revoked = true;
+    store_->revoke_session(who.session_id);
     return empty_answer(204);
   }
 
   http_response profile(const http_request& request) {
     caller who;
     if (auto failure = authenticate(request, token_kind::access, who)) return std::move(*failure);
-    const user_record& user = *who.user;
+    const stored_user& user = *who.user;
     std::string out = "{";
     ::apikeys::detail::append_json_member(out, "user_id", user.id);
     out.push_back(',');
@@ -550,15 +569,26 @@ class emulator {
     if (name == nullptr || name->empty()) return error(400, "", "'name' is a required string");
     if (!detail::is_valid_key_name(*name))
       return error(400, "InvalidParameter", "can only contain ASCII letters, numbers, underscores, and hyphens");
-    std::vector<key_record>& keys = who.user->keys;
-    for (const key_record& k : keys)
-      if (k.name == *name) return error(409, "APIKeyAlreadyExists", "API key with name already exists");
-    if (keys.size() >= options_.max_keys_per_user)
-      return error(400, "InvalidParameter",
-                   "user may only have " + std::to_string(options_.max_keys_per_user) + " API keys");
-
     std::string secret_value = detail::random_alphanumeric(64);
-    key_record record{*object_id::parse(next_id()), *name, detail::sha256_of(secret_value), false};
+    const stored_key record{*object_id::parse(next_id()), *name, detail::sha256_of(secret_value), false};
+    add_key_result added{};
+    try {
+      added = store_->add_key(who.user->id, record, options_.max_keys_per_user);
+    } catch (...) {  // a store failure: the value is never answered, so it must not linger either
+      ::apikeys::detail::secure_wipe(secret_value.data(), secret_value.size());
+      throw;
+    }
+    switch (added) {
+      case add_key_result::added:
+        break;
+      case add_key_result::name_taken:
+        ::apikeys::detail::secure_wipe(secret_value.data(), secret_value.size());
+        return error(409, "APIKeyAlreadyExists", "API key with name already exists");
+      case add_key_result::limit_reached:
+        ::apikeys::detail::secure_wipe(secret_value.data(), secret_value.size());
+        return error(400, "InvalidParameter",
+                     "user may only have " + std::to_string(options_.max_keys_per_user) + " API keys");
+    }
     std::string out = "{";
     ::apikeys::detail::append_json_member(out, "_id", record.id.to_string());
     out.push_back(',');
@@ -567,7 +597,6 @@ class emulator {
     ::apikeys::detail::append_json_member(out, "name", record.name);
     out.append(R"(,"disabled":false})");
     ::apikeys::detail::secure_wipe(secret_value.data(), secret_value.size());
-    keys.push_back(std::move(record));
     return json_answer(201, std::move(out));
   }
 
@@ -575,7 +604,7 @@ class emulator {
     caller who;
     if (auto failure = authenticate_key_user(request, who)) return std::move(*failure);
     std::string out = "[";
-    for (const key_record& k : who.user->keys) {
+    for (const stored_key& k : store_->keys(who.user->id)) {
       if (out.size() > 1) out.push_back(',');
       append_key(out, k);
     }
@@ -586,8 +615,8 @@ class emulator {
   http_response fetch_key(const http_request& request, std::string_view id_text) {
     caller who;
     if (auto failure = authenticate_key_user(request, who)) return std::move(*failure);
-    key_record* key = find_own_key(*who.user, id_text);
-    if (key == nullptr) return key_not_found();
+    const std::optional<stored_key> key = find_own_key(who.user->id, id_text);
+    if (!key) return key_not_found();
     std::string out;
     append_key(out, *key);
     return json_answer(200, std::move(out));
@@ -596,25 +625,24 @@ class emulator {
   http_response set_key_disabled(const http_request& request, std::string_view id_text, bool disabled) {
     caller who;
     if (auto failure = authenticate_key_user(request, who)) return std::move(*failure);
-    key_record* key = find_own_key(*who.user, id_text);
-    if (key == nullptr) return key_not_found();
-    key->disabled = disabled;
+    const std::optional<stored_key> key = find_own_key(who.user->id, id_text);
+    if (!key) return key_not_found();
+    store_->set_key_disabled(who.user->id, key->id, disabled);
     return empty_answer(204);
   }
 
   http_response delete_key(const http_request& request, std::string_view id_text) {
     caller who;
     if (auto failure = authenticate_key_user(request, who)) return std::move(*failure);
-    key_record* key = find_own_key(*who.user, id_text);
-    if (key == nullptr) return key_not_found();
+    const std::optional<stored_key> key = find_own_key(who.user->id, id_text);
+    if (!key) return key_not_found();
     if (who.session->key_id && *who.session->key_id == key->id)
       return error(403, "AuthError", "cannot delete the API key in use");
-    auto& keys = who.user->keys;
-    keys.erase(keys.begin() + (key - keys.data()));
+    store_->remove_key(who.user->id, key->id);
     return empty_answer(204);
   }
 
-  static void append_key(std::string& out, const key_record& k) {
+  static void append_key(std::string& out, const stored_key& k) {
     out.push_back('{');
     ::apikeys::detail::append_json_member(out, "_id", k.id.to_string());
     out.push_back(',');
@@ -622,60 +650,36 @@ class emulator {
     out.append(k.disabled ? R"(,"disabled":true})" : R"(,"disabled":false})");
   }
 
-  static key_record* find_own_key(user_record& user, std::string_view id_text) {
+  std::optional<stored_key> find_own_key(std::string_view user_id, std::string_view id_text) const {
     const auto id = object_id::parse(id_text);
-    if (!id) return nullptr;
-    for (key_record& k : user.keys)
-      if (k.id == *id) return &k;
-    return nullptr;
+    if (!id) return std::nullopt;
+    for (stored_key& k : store_->keys(user_id))
+      if (k.id == *id) return std::move(k);
+    return std::nullopt;
   }
 
-  // Every stored hash is compared, with no early exit, so the time taken does not tell which key or
-  // how much of one matched.
-  std::optional<std::pair<user_record*, key_record*>> find_key(std::string_view secret_value) {
-    const detail::sha256_digest hash = detail::sha256_of(secret_value);
-    std::optional<std::pair<user_record*, key_record*>> found;
-    for (auto& [id, user] : users_)
-      for (key_record& k : user.keys)
-        if (detail::digests_equal(k.hash, hash)) found.emplace(&user, &k);
-    if (secret_value.empty() || !found || found->second->disabled) return std::nullopt;
+  // The store compares hashes in constant time (see emulator_store::key_by_hash).
+  std::optional<std::pair<stored_user, stored_key>> find_key(std::string_view secret_value) {
+    auto found = store_->key_by_hash(detail::sha256_of(secret_value));
+    if (secret_value.empty() || !found || found->second.disabled) return std::nullopt;
     return found;
   }
 
   // --- users ---------------------------------------------------------------------------------------
 
-  user_record& create_user(std::string_view email, std::string_view password, bool anonymous) {
-    user_record user;
+  // The new user, or nothing when its email is in use.
+  std::optional<stored_user> create_user(std::string_view email, std::string_view password, bool anonymous) {
+    stored_user user;
     user.id = next_id();
     user.identity_id = next_id();
     user.anonymous = anonymous;
     user.email = std::string{email};
-    if (!user.anonymous) set_password(user, password);
-    const std::string id = user.id;
-    if (!user.anonymous) emails_.emplace(user.email, id);
-    return users_.emplace(id, std::move(user)).first->second;
+    if (!store_->add_user(user, password)) return std::nullopt;
+    return user;
   }
 
-  static void set_password(user_record& user, std::string_view password) {
-    user.password_salt = detail::random_hex(16);
-    user.password_hash = hash_password(user.password_salt, password);
-  }
-
-  static detail::sha256_digest hash_password(std::string_view salt, std::string_view password) {
-    detail::sha256 hasher;
-    hasher.update(salt);
-    hasher.update(password);
-    return hasher.finish();
-  }
-
-  user_record* check_password(std::string_view email, std::string_view password) {
-    const auto it = emails_.find(email);
-    // An unknown email still costs one hash, so timing does not tell which emails exist.
-    const std::string_view salt = it == emails_.end() ? std::string_view{"no such user"} : std::string_view{users_.at(it->second).password_salt};
-    const detail::sha256_digest hash = hash_password(salt, password);
-    if (it == emails_.end()) return nullptr;
-    user_record& user = users_.at(it->second);
-    return detail::digests_equal(hash, user.password_hash) ? &user : nullptr;
+  std::optional<stored_user> check_password(std::string_view email, std::string_view password) {
+    return store_->check_password(email, password);
   }
 
   // --- tokens --------------------------------------------------------------------------------------
@@ -685,7 +689,7 @@ class emulator {
     return static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
   }
 
-  std::string issue_token(const user_record& user, const std::string& session_id, token_kind kind, std::int64_t now) {
+  std::string issue_token(const stored_user& user, const std::string& session_id, token_kind kind, std::int64_t now) {
     const auto lifetime = kind == token_kind::access ? options_.access_token_lifetime : options_.refresh_token_lifetime;
     std::string payload = "{";
     ::apikeys::detail::append_json_member(payload, "sub", user.id);
@@ -749,12 +753,12 @@ class emulator {
     if (!typ || !sid || !sub || !exp) return invalid_session();
     if (*typ != (kind == token_kind::access ? "access" : "refresh")) return invalid_session();
     if (*exp <= now_seconds()) return invalid_session();
-    const auto session = sessions_.find(*sid);
-    if (session == sessions_.end() || session->second.revoked || session->second.user_id != *sub) return invalid_session();
-    const auto user = users_.find(*sub);
-    if (user == users_.end()) return invalid_session();
-    who.user = &user->second;
-    who.session = &session->second;
+    auto session = store_->session(*sid);
+    if (!session || session->revoked || session->user_id != *sub) return invalid_session();
+    auto user = store_->user_by_id(*sub);
+    if (!user) return invalid_session();
+    who.user = std::move(user);
+    who.session = std::move(session);
     who.session_id = *sid;
     return std::nullopt;
   }
@@ -782,7 +786,8 @@ class emulator {
 
   mutable std::mutex mutex_;
   emulator_options options_;
-  std::array<std::uint8_t, 32> signing_key_{};
+  std::unique_ptr<emulator_store> store_;  // used only under mutex_
+  signing_key signing_key_{};
   std::array<std::uint8_t, 5> id_process_bytes_{};
   std::uint32_t id_counter_ = 0;
   std::string domain_id_;
@@ -790,9 +795,6 @@ class emulator {
   std::string anonymous_provider_id_;
   std::chrono::seconds clock_offset_{0};
   std::size_t request_count_ = 0;
-  std::map<std::string, user_record, std::less<>> users_;
-  std::map<std::string, std::string, std::less<>> emails_;  // email -> user id
-  std::unordered_map<std::string, session_record> sessions_;
   simdjson::ondemand::parser parser_;  // used only under mutex_
 };
 

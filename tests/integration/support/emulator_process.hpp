@@ -106,6 +106,12 @@ class emulator_process {
 #endif
   }
 
+  /// Starts `program` (another server that prints its URL first, such as apikeys-server) with `--port 0`
+  /// followed by `extra_args`.
+  emulator_process(const std::string& program, std::vector<std::string> extra_args) {
+    start(program, std::move(extra_args));
+  }
+
   emulator_process(const emulator_process&) = delete;
   emulator_process& operator=(const emulator_process&) = delete;
 
