@@ -18,7 +18,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 all_legs=(gcc clang-asan single-header tsan fuzz compat)
 packages=(cmake ninja-build g++ clang-14 libclang-rt-14-dev libsimdjson-dev libfmt-dev doctest-dev help2man lintian dpkg-dev file
-          libcpp-httplib-dev libcurl4-openssl-dev libssl-dev pkg-config python3 openssl valgrind)
+          libcpp-httplib-dev libcurl4-openssl-dev libssl-dev pkg-config python3 openssl valgrind
+          libsqlite3-dev libsodium-dev)
 jobs=2
 
 # --- which legs ---------------------------------------------------------------------------------------------
