@@ -95,6 +95,11 @@ std::string login_json() {
   return fmt::format(R"({{"access_token":"{}","refresh_token":"{}","user_id":"user-1","device_id":"device-9"}})",
                      access_token, refresh_token);
 }
+std::string profile_json() {
+  return R"({"user_id":"user-1","domain_id":"d","identities":[{"id":"i1","provider_type":"local-userpass",)"
+         R"("provider_id":"p1"}],"data":{"email":"ada@example.com"},"type":"normal"})";
+}
+
 std::string created_json() {
   return fmt::format(R"({{"_id":"{}","name":"laptop","key":"{}","disabled":false}})", key_id_text, key_value);
 }
@@ -134,9 +139,9 @@ TEST_CASE("a create reports request_started then response, with the path only") 
   check_no_secret(seen_events.lines());
 }
 
-TEST_CASE("a 401 to a key call reports the response at warn, then session_ended") {
+TEST_CASE("a 401 to a key call reports the response at warn, session_ended, then the revoking DELETE") {
   scripted_transport transport;
-  transport.respond(401, R"({"error":"invalid session","error_code":"InvalidSession"})");
+  transport.respond(401, R"({"error":"invalid session","error_code":"InvalidSession"})").respond(204, "");
   capture seen_events;
   key_client keys{transport, make_user(), apikeys::client_options{std::chrono::milliseconds{5000}, seen_events.sink()}};
   const auto fetched = keys.fetch(key_id);
@@ -144,7 +149,7 @@ TEST_CASE("a 401 to a key call reports the response at warn, then session_ended"
   CHECK_FALSE(keys.user()->logged_in());
 
   const auto& events = seen_events.events;
-  REQUIRE(events.size() == 3);
+  REQUIRE(events.size() == 5);
   CHECK(events[0].kind == log_event_kind::request_started);
   CHECK(events[0].route == fmt::format("/api/client/v2.0/auth/api_keys/{}", key_id_text));
   CHECK(events[1].kind == log_event_kind::response);
@@ -155,6 +160,12 @@ TEST_CASE("a 401 to a key call reports the response at warn, then session_ended"
   CHECK(events[2].level == log_level::info);
   CHECK(events[2].why == "the server refused the refresh token (401)");
   CHECK(events[2].line == "apikeys info session_ended why=the server refused the refresh token (401)");
+  // Then the DELETE that revokes the session on the server (docs/protocol.md section 7).
+  CHECK(events[3].kind == log_event_kind::request_started);
+  CHECK(events[3].method == http_method::delete_);
+  CHECK(events[3].route == "/api/client/v2.0/auth/session");
+  CHECK(events[4].kind == log_event_kind::response);
+  CHECK(events[4].status == 204);
 
   // A call refused locally afterwards sends nothing and reports nothing.
   seen_events.events.clear();
@@ -164,7 +175,7 @@ TEST_CASE("a 401 to a key call reports the response at warn, then session_ended"
 
 TEST_CASE("the app reports its location lookup once, and its key clients inherit its sink") {
   scripted_transport transport;
-  transport.respond(200, location_json()).respond(200, login_json()).respond(201, created_json());
+  transport.respond(200, location_json()).respond(200, login_json()).respond(200, profile_json()).respond(201, created_json());
   capture seen_events;
   app_client app{transport, make_config(seen_events.sink())};
   auto user = app.log_in(apikeys::credentials::email_password("ada@example.com", "correct horse"));
@@ -173,7 +184,7 @@ TEST_CASE("the app reports its location lookup once, and its key clients inherit
   REQUIRE(keys.create("laptop"));
 
   const auto& events = seen_events.events;
-  REQUIRE(events.size() == 7);
+  REQUIRE(events.size() == 9);
   CHECK(events[0].kind == log_event_kind::request_started);
   CHECK(events[0].method == http_method::get);
   CHECK(events[0].route == "/api/client/v2.0/app/keys-app-abcde/location");
@@ -188,19 +199,27 @@ TEST_CASE("the app reports its location lookup once, and its key clients inherit
   CHECK(events[3].route == "/api/client/v2.0/app/keys-app-abcde/auth/providers/local-userpass/login");
   CHECK(events[4].kind == log_event_kind::response);
   CHECK(events[4].status == 200);
+  // The log in's profile (docs/protocol.md section 4), with the new access token.
   CHECK(events[5].kind == log_event_kind::request_started);
-  CHECK(events[5].route == "/api/client/v2.0/auth/api_keys");
+  CHECK(events[5].method == http_method::get);
+  CHECK(events[5].route == "/api/client/v2.0/auth/profile");
   CHECK(events[6].kind == log_event_kind::response);
-  CHECK(events[6].status == 201);
+  CHECK(events[6].status == 200);
+  CHECK(events[7].kind == log_event_kind::request_started);
+  CHECK(events[7].route == "/api/client/v2.0/auth/api_keys");
+  CHECK(events[8].kind == log_event_kind::response);
+  CHECK(events[8].status == 201);
   check_no_secret(seen_events.lines());
 
   // The location is cached: no second lookup, no second location_resolved.
   seen_events.events.clear();
-  transport.respond(200, login_json());
+  transport.respond(200, login_json()).respond(200, profile_json());
   REQUIRE(app.log_in(apikeys::credentials::email_password("ada@example.com", "correct horse")));
-  REQUIRE(seen_events.events.size() == 2);
+  REQUIRE(seen_events.events.size() == 4);
   CHECK(seen_events.events[0].kind == log_event_kind::request_started);
   CHECK(seen_events.events[1].kind == log_event_kind::response);
+  CHECK(seen_events.events[2].route == "/api/client/v2.0/auth/profile");
+  CHECK(seen_events.events[3].kind == log_event_kind::response);
 }
 
 TEST_CASE("log out reports session_ended once; a transport failure is a response at error with status 0") {
@@ -324,20 +343,22 @@ TEST_CASE("calls over an async_send transport report the same events") {
 
 TEST_CASE("the app's location lookup over an async_send transport reports location_resolved once") {
   scripted_transport inner;
-  inner.respond(200, location_json()).respond(200, login_json());
+  inner.respond(200, location_json()).respond(200, login_json()).respond(200, profile_json());
   apikeys::testing::event_loop_transport<scripted_transport&> loop{inner};
   capture seen_events;
   apikeys::basic_app_client<decltype(loop)&, apikeys::future_executor, apikeys::return_result> app{
       loop, make_config(seen_events.sink(log_level::info))};
   REQUIRE(app.log_in(apikeys::credentials::email_password("ada@example.com", "correct horse")).get());
   const std::lock_guard lock(seen_events.mutex);
-  REQUIRE(seen_events.events.size() == 3);
+  REQUIRE(seen_events.events.size() == 4);
   CHECK(seen_events.events[0].kind == log_event_kind::response);
   CHECK(seen_events.events[0].route == "/api/client/v2.0/app/keys-app-abcde/location");
   CHECK(seen_events.events[1].kind == log_event_kind::location_resolved);
   CHECK(seen_events.events[1].host == host);
   CHECK(seen_events.events[2].kind == log_event_kind::response);
   CHECK(seen_events.events[2].route == "/api/client/v2.0/app/keys-app-abcde/auth/providers/local-userpass/login");
+  CHECK(seen_events.events[3].kind == log_event_kind::response);
+  CHECK(seen_events.events[3].route == "/api/client/v2.0/auth/profile");
 }
 
 TEST_CASE("the retry wrapper reports each retry: the attempt about to start, why, the wait") {
