@@ -924,7 +924,8 @@ TEST_CASE("apikeys CLI: -v logs responses and sessions to stderr, -vv every even
   CHECK(login.out.starts_with("{\"user_id\":"));
   CHECK(login.err.starts_with(fmt::format("apikeys debug request_started method=GET route=/api/client/v2.0/app/{}/location\n", app_id)));
   CHECK(count_of(login.err, "apikeys trace connect host=") == 1);
-  CHECK(count_of(login.err, "apikeys trace connection_reused host=") == 1);
+  CHECK(count_of(login.err, "apikeys trace connection_reused host=") == 2);  // the log in, then its profile
+  CHECK(count_of(login.err, "apikeys info response method=GET route=/api/client/v2.0/auth/profile status=200 ") == 1);
   CHECK(count_of(login.err, "apikeys info location_resolved host=" + emulator.base_url() + "\n") == 1);
   CHECK(count_of(login.err, fmt::format("apikeys info response method=POST route=/api/client/v2.0/app/{}/auth/providers/local-userpass/login status=200 ", app_id)) == 1);
   for (std::size_t at = 0; at < login.err.size(); at = login.err.find('\n', at) + 1) CHECK(login.err.compare(at, 8, "apikeys ") == 0);

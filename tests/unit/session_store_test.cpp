@@ -140,9 +140,7 @@ struct recording {
   std::vector<std::string> seen{};
   int last_status = 0;
   apikeys::http_response send(const apikeys::http_request& request) {
-    std::string line = request.method == apikeys::http_method::delete_ ? "DELETE "
-                       : request.method == apikeys::http_method::post  ? "POST "
-                                                                      : "OTHER ";
+    std::string line = fmt::format("{} ", apikeys::to_string(request.method));
     line.append(request.url);
     for (const auto& header : request.headers)
       if (header.name == "Authorization" && header.value.starts_with("Bearer ") && header.value.size() > 20)
@@ -465,9 +463,17 @@ TEST_CASE("app users: restored after a restart; current, all, switch, refresh, l
   auto copy = std::make_shared<session>((*carol)->user_id(), (*carol)->device_id(), (*carol)->provider(), (*carol)->host(),
                                         (*carol)->access_token(), (*carol)->refresh_token());
   REQUIRE(elsewhere.log_out(copy));  // revokes the tokens on the server
-  auto dead = app.refresh(*carol);
+  // a refresh's 401 keeps the session, as core does (docs/protocol.md section 7); the user stays
+  auto refused_refresh = app.refresh(*carol);
+  REQUIRE_FALSE(refused_refresh);
+  CHECK(refused_refresh.error().http_status == 401);
+  CHECK(app.all_users().size() == 1);
+  CHECK(exists(path));
+  // a key call's 401 ends it
+  auto dead = app.api_keys<apikeys::return_result>(*carol).fetch_all();
   REQUIRE_FALSE(dead);
   CHECK(dead.error().http_status == 401);
+  CHECK_FALSE((*carol)->logged_in());
   CHECK(app.all_users().empty());
   CHECK_FALSE(exists(path));
 }
@@ -496,9 +502,10 @@ TEST_CASE("app users: a store that cannot be read or written fails use_store and
   CHECK(recorded.all_users().empty());
   CHECK(recorded.current_user() == nullptr);
   // the session the server made is revoked, not left valid with no one holding it
-  REQUIRE(wire.seen.size() == 3);
+  REQUIRE(wire.seen.size() == 4);
   CHECK(wire.seen[1] == "POST " + emu.hostname() + "/api/client/v2.0/app/" + emu.app_id() + "/auth/providers/local-userpass/login");
-  CHECK(wire.seen[2] == "DELETE " + emu.hostname() + "/api/client/v2.0/auth/session with a bearer token");
+  CHECK(wire.seen[2] == "GET " + emu.hostname() + "/api/client/v2.0/auth/profile with a bearer token");
+  CHECK(wire.seen[3] == "DELETE " + emu.hostname() + "/api/client/v2.0/auth/session with a bearer token");
   CHECK(wire.last_status == 204);
 
   // the throwing policy throws the same error
@@ -519,6 +526,13 @@ std::string location_answer() {
 std::string login_answer(std::string_view access, std::string_view refresh, std::string_view device) {
   return "{\"access_token\":\"" + std::string{access} + "\",\"refresh_token\":\"" + std::string{refresh} +
          "\",\"user_id\":\"user-42\",\"device_id\":\"" + std::string{device} + "\"}";
+}
+// The profile each log in fetches (docs/protocol.md section 4), with the identities the user has by then.
+std::string profile_answer(bool with_key_identity) {
+  std::string identities = R"({"id":"i1","provider_type":"local-userpass","provider_id":"p1"})";
+  if (with_key_identity) identities += R"(,{"id":"i2","provider_type":"api-key","provider_id":"p2"})";
+  return R"({"user_id":"user-42","domain_id":"d","identities":[)" + identities +
+         R"(],"data":{"email":"someone@example.com"},"type":"normal"})";
 }
 std::string authorization(const apikeys::http_request& request) {
   for (const auto& h : request.headers)
@@ -541,14 +555,24 @@ TEST_CASE("app users over a scripted transport: the upsert, a saved refresh, and
   memory_session_store store;
   scripted_app app{wire, scripted_config()};
   REQUIRE(app.use_store(store));
-  wire.respond(200, location_answer()).respond(200, login_answer(access_token, refresh_token, "device-1"));
+  wire.respond(200, location_answer())
+      .respond(200, login_answer(access_token, refresh_token, "device-1"))
+      .respond(200, profile_answer(false));
   auto first = app.log_in(credentials::email_password("someone@example.com", "pw"));
   REQUIRE(first);
   CHECK((*first)->device_id() == "device-1");
-  wire.respond(200, login_answer(key_access_token, key_refresh_token, "device-2"));
+  const auto first_profile = (*first)->profile();
+  REQUIRE(first_profile);
+  CHECK(first_profile->identities.size() == 1);
+  wire.respond(200, login_answer(key_access_token, key_refresh_token, "device-2")).respond(200, profile_answer(true));
   auto second = app.log_in(credentials::api_key(key_value));
   REQUIRE(second);
   CHECK(*second == *first);
+  // the upsert takes the second log in's profile too; the first snapshot is unchanged
+  REQUIRE((*first)->profile());
+  REQUIRE((*first)->profile()->identities.size() == 2);
+  CHECK((*first)->profile()->identities[1].provider_type == "api-key");
+  CHECK(first_profile->identities.size() == 1);
   CHECK((*first)->provider() == "api-key");
   CHECK((*first)->device_id() == "device-2");
   CHECK((*first)->refresh_token().reveal() == key_refresh_token);
@@ -568,9 +592,10 @@ TEST_CASE("app users over a scripted transport: the upsert, a saved refresh, and
   CHECK(held->users[0].device_id == "device-2");
   CHECK(held->current_user_id == "user-42");
 
-  // a 401 to the refresh token ends the session, and the store forgets it
-  wire.respond(401, "{\"error\":\"invalid session\",\"error_code\":\"InvalidSession\"}");
+  // a 401 to the refresh token ends the session (and revokes it on the server), and the store forgets it
+  wire.respond(401, "{\"error\":\"invalid session\",\"error_code\":\"InvalidSession\"}").respond(204);
   CHECK_FALSE(app.api_keys<apikeys::return_result>(*first).fetch_all());
+  CHECK(wire.last_request().method == apikeys::http_method::delete_);
   CHECK(app.all_users().empty());
   CHECK(store.load()->users.empty());
   CHECK(store.load()->current_user_id.empty());
@@ -602,7 +627,10 @@ TEST_CASE("app users over a scripted transport: a login the store cannot keep is
     refusing_store store;
     scripted_app app{wire, scripted_config()};
     REQUIRE(app.use_store(store));
-    wire.respond(200, location_answer()).respond(200, login_answer(access_token, refresh_token, "device-1")).respond(revoke_status);
+    wire.respond(200, location_answer())
+        .respond(200, login_answer(access_token, refresh_token, "device-1"))
+        .respond(200, profile_answer(false))
+        .respond(revoke_status);
     auto login = app.log_in(credentials::email_password("someone@example.com", "pw"));
     REQUIRE_FALSE(login);
     // the store's error, whatever the revoke's answer
@@ -610,11 +638,12 @@ TEST_CASE("app users over a scripted transport: a login the store cannot keep is
     CHECK(login.error().message == "the disk is full");
     CHECK(login.error().context == "log in");
     const auto sent = wire.requests();
-    REQUIRE(sent.size() == 3);
-    CHECK(sent[2].method == apikeys::http_method::delete_);
-    CHECK(sent[2].url == std::string{scripted_host} + "/api/client/v2.0/auth/session");
-    CHECK(authorization(sent[2]) == "Bearer " + std::string{refresh_token});
-    CHECK(sent[2].body.empty());
+    REQUIRE(sent.size() == 4);  // location, log in, its profile, the revoke
+    CHECK(sent[2].url == std::string{scripted_host} + "/api/client/v2.0/auth/profile");
+    CHECK(sent[3].method == apikeys::http_method::delete_);
+    CHECK(sent[3].url == std::string{scripted_host} + "/api/client/v2.0/auth/session");
+    CHECK(authorization(sent[3]) == "Bearer " + std::string{refresh_token});
+    CHECK(sent[3].body.empty());
     CHECK(app.all_users().empty());
     CHECK(app.current_user() == nullptr);
   }
