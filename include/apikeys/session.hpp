@@ -2,11 +2,14 @@
 #ifndef APIKEYS_SESSION_HPP
 #define APIKEYS_SESSION_HPP
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "auth_types.hpp"
@@ -70,12 +73,13 @@ class session {
   }
 
   /// Calls `use(token)` with the refresh token under the session's lock and returns true, or returns
-  /// false without calling it when the session is logged out. The view must not escape `use`.
+  /// false without calling it when the session is logged out. The view must not escape `use`. A `use`
+  /// that takes a second argument is also told which log in the token is from (login_number()).
   template <class Use>
   bool with_refresh_token(Use&& use) const {
     std::lock_guard lock(mutex_);
     if (refresh_token_.empty()) return false;
-    use(refresh_token_.reveal());
+    call_with_token(use, refresh_token_);
     return true;
   }
   /// As with_refresh_token, for the access token.
@@ -83,8 +87,14 @@ class session {
   bool with_access_token(Use&& use) const {
     std::lock_guard lock(mutex_);
     if (refresh_token_.empty() || access_token_.empty()) return false;
-    use(access_token_.reveal());
+    call_with_token(use, access_token_);
     return true;
+  }
+  /// Which log in the tokens are from: 0 for the one that made the session, one more after each
+  /// update_login. A call that got a 401 ends the session only if no log in came since it was sent.
+  std::uint64_t login_number() const {
+    std::lock_guard lock(mutex_);
+    return login_number_;
   }
 
   /// Copies, for code that persists a session; each copy wipes itself when destroyed.
@@ -132,6 +142,7 @@ class session {
     access_token_ = std::move(access_token);
     refresh_token_ = std::move(refresh_token);
     if (profile) profile_ = std::move(profile);
+    ++login_number_;
   }
 
   /// Ends the session locally: both tokens are wiped and every later call is refused without a request.
@@ -153,10 +164,11 @@ class session {
   }
   /// As log_out(), after calling `use(token)` with the refresh token under the same lock (to build the
   /// request that revokes the session on the server), so of several callers at once only one gets it.
-  /// Returns false without calling `use` when the session is already logged out. The tokens are wiped
-  /// even if `use` throws; the view must not escape `use`.
+  /// Returns false without calling `use` when the session is already logged out, or when `only_login` is
+  /// given and a later log in replaced the tokens (login_number()): the 401 was for tokens it no longer
+  /// has. The tokens are wiped even if `use` throws; the view must not escape `use`.
   template <class Use>
-  bool end_with_refresh_token(Use&& use) {
+  bool end_with_refresh_token(Use&& use, std::optional<std::uint64_t> only_login = std::nullopt) {
     bool ended = false;
     struct notify_on_exit {  // after the lock is released, as log_out() does
       session* self;
@@ -166,7 +178,7 @@ class session {
       }
     } const tell{this, &ended};
     std::lock_guard lock(mutex_);
-    if (refresh_token_.empty()) return false;
+    if (refresh_token_.empty() || (only_login && *only_login != login_number_)) return false;
     ended = true;
     struct wipe_on_exit {
       session* self;
@@ -180,6 +192,15 @@ class session {
   }
 
  private:
+  template <class Use>
+  void call_with_token(Use& use, const secret& token) const {
+    if constexpr (std::is_invocable_v<Use&, std::string_view, std::uint64_t>) {
+      use(token.reveal(), login_number_);
+    } else {
+      use(token.reveal());
+    }
+  }
+
   void notify() noexcept {
     std::shared_ptr<detail::session_observer> observer;
     {
@@ -197,6 +218,7 @@ class session {
   secret access_token_;
   secret refresh_token_;
   std::shared_ptr<const user_profile> profile_;
+  std::uint64_t login_number_ = 0;
   std::weak_ptr<detail::session_observer> observer_;
 };
 

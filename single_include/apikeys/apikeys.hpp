@@ -1440,12 +1440,13 @@ class session {
   }
 
   /// Calls `use(token)` with the refresh token under the session's lock and returns true, or returns
-  /// false without calling it when the session is logged out. The view must not escape `use`.
+  /// false without calling it when the session is logged out. The view must not escape `use`. A `use`
+  /// that takes a second argument is also told which log in the token is from (login_number()).
   template <class Use>
   bool with_refresh_token(Use&& use) const {
     std::lock_guard lock(mutex_);
     if (refresh_token_.empty()) return false;
-    use(refresh_token_.reveal());
+    call_with_token(use, refresh_token_);
     return true;
   }
   /// As with_refresh_token, for the access token.
@@ -1453,8 +1454,14 @@ class session {
   bool with_access_token(Use&& use) const {
     std::lock_guard lock(mutex_);
     if (refresh_token_.empty() || access_token_.empty()) return false;
-    use(access_token_.reveal());
+    call_with_token(use, access_token_);
     return true;
+  }
+  /// Which log in the tokens are from: 0 for the one that made the session, one more after each
+  /// update_login. A call that got a 401 ends the session only if no log in came since it was sent.
+  std::uint64_t login_number() const {
+    std::lock_guard lock(mutex_);
+    return login_number_;
   }
 
   /// Copies, for code that persists a session; each copy wipes itself when destroyed.
@@ -1502,6 +1509,7 @@ class session {
     access_token_ = std::move(access_token);
     refresh_token_ = std::move(refresh_token);
     if (profile) profile_ = std::move(profile);
+    ++login_number_;
   }
 
   /// Ends the session locally: both tokens are wiped and every later call is refused without a request.
@@ -1523,10 +1531,11 @@ class session {
   }
   /// As log_out(), after calling `use(token)` with the refresh token under the same lock (to build the
   /// request that revokes the session on the server), so of several callers at once only one gets it.
-  /// Returns false without calling `use` when the session is already logged out. The tokens are wiped
-  /// even if `use` throws; the view must not escape `use`.
+  /// Returns false without calling `use` when the session is already logged out, or when `only_login` is
+  /// given and a later log in replaced the tokens (login_number()): the 401 was for tokens it no longer
+  /// has. The tokens are wiped even if `use` throws; the view must not escape `use`.
   template <class Use>
-  bool end_with_refresh_token(Use&& use) {
+  bool end_with_refresh_token(Use&& use, std::optional<std::uint64_t> only_login = std::nullopt) {
     bool ended = false;
     struct notify_on_exit {  // after the lock is released, as log_out() does
       session* self;
@@ -1536,7 +1545,7 @@ class session {
       }
     } const tell{this, &ended};
     std::lock_guard lock(mutex_);
-    if (refresh_token_.empty()) return false;
+    if (refresh_token_.empty() || (only_login && *only_login != login_number_)) return false;
     ended = true;
     struct wipe_on_exit {
       session* self;
@@ -1550,6 +1559,15 @@ class session {
   }
 
  private:
+  template <class Use>
+  void call_with_token(Use& use, const secret& token) const {
+    if constexpr (std::is_invocable_v<Use&, std::string_view, std::uint64_t>) {
+      use(token.reveal(), login_number_);
+    } else {
+      use(token.reveal());
+    }
+  }
+
   void notify() noexcept {
     std::shared_ptr<detail::session_observer> observer;
     {
@@ -1567,6 +1585,7 @@ class session {
   secret access_token_;
   secret refresh_token_;
   std::shared_ptr<const user_profile> profile_;
+  std::uint64_t login_number_ = 0;
   std::weak_ptr<detail::session_observer> observer_;
 };
 
@@ -4492,10 +4511,12 @@ namespace APIKEYS_NAMESPACE::detail {
 /// errc::not_logged_in, the latter worded by `logged_out` for the call's family.
 template <class Build>
 std::optional<api_error> build_for_session(const std::shared_ptr<session>& user, ops::prerequisite token,
-                                           std::chrono::milliseconds timeout, std::string_view logged_out, Build&& build) {
+                                           std::chrono::milliseconds timeout, std::string_view logged_out, Build&& build,
+                                           std::uint64_t* login = nullptr) {
   if (!user) return client_error(errc::not_logged_in, "no session: log in first");
   std::optional<api_error> refused;
-  const auto with_token = [&](std::string_view bearer) {
+  const auto with_token = [&](std::string_view bearer, std::uint64_t from_login) {
+    if (login) *login = from_login;
     refused = build(ops::request_context{user->host(), bearer, timeout});
   };
   const bool logged_in = token == ops::prerequisite::access_token ? user->with_access_token(with_token)
@@ -4522,6 +4543,7 @@ struct session_call {
   std::string_view logged_out;  // the family's wording of errc::not_logged_in
   Op op;
   const log_sink* logger = nullptr;  // the client's, when it is on: told when this call ends the session
+  std::uint64_t sent_login = 0;      // session::login_number() of the token the request carried
   bool refreshing = false;  // access-token calls: the refresh after a first 401 is in flight
   bool retried = false;     // access-token calls: the request after that refresh is in flight
   // The 401 the caller gets: a refresh-token call's while its revoking DELETE is in flight, an access-token
@@ -4603,17 +4625,21 @@ struct session_call {
   }
   // The descriptor's request, with the session's token; a refusal says why nothing can be sent.
   std::optional<api_error> build(http_request& request) {
-    return build_for_session(user, needs, timeout, logged_out,
-                             [&](const ops::request_context& ctx) { return op.build(request, ctx); });
+    return build_for_session(
+        user, needs, timeout, logged_out, [&](const ops::request_context& ctx) { return op.build(request, ctx); },
+        &sent_login);
   }
   // Ends the session after a 401 to its refresh token, first building in `request` the log out that
   // revokes it on the server (the same bytes as ops::log_out), under the session's lock: of several calls
-  // rejected at once, one sends it. False when there is nothing to send (the session had already ended).
+  // rejected at once, one sends it. False when there is nothing to send: the session had already ended, or
+  // a later log in of the same user (an upsert) gave it tokens the 401 was not about.
   bool revoke(http_request& request) {
     std::optional<api_error> refused;
-    const bool ended = user->end_with_refresh_token([&](std::string_view bearer) {
-      refused = ops::log_out{}.build(request, ops::request_context{user->host(), bearer, timeout});
-    });
+    const bool ended = user->end_with_refresh_token(
+        [&](std::string_view bearer) {
+          refused = ops::log_out{}.build(request, ops::request_context{user->host(), bearer, timeout});
+        },
+        sent_login);
     if (ended) note_session_ended("the server refused the refresh token (401)");
     if (ended && !refused) return true;
     wipe(request);

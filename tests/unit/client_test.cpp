@@ -989,6 +989,31 @@ TEST_CASE_TEMPLATE("whatever the revoking DELETE gets, the key call returns its 
   }
 }
 
+TEST_CASE("a key call's 401 does not end tokens a later log in of the user gave the session (the upsert)") {
+  auto user = make_user();
+  scripted_transport transport;
+  // While the call is in flight, the user logs in again (an app with a session store updates this same
+  // session); then the server answers the call, sent with the old refresh token, with a 401.
+  transport.fallback([&](const http_request& sent) -> apikeys::result<http_response, apikeys::transport_error> {
+    CHECK(sent.method == http_method::get);
+    user->update_login("device-2", "api-key", secret{key_access_token}, secret{key_refresh_token}, nullptr);
+    http_response refused;
+    refused.status = 401;
+    refused.headers.push_back({"Content-Type", "application/json"});
+    refused.body = error_json("invalid session", "InvalidSession");
+    return refused;
+  });
+  key_client<apikeys::return_result> keys{transport, user};
+  const auto listed = keys.fetch_all();
+  REQUIRE_FALSE(listed.has_value());
+  CHECK(listed.error().http_status == 401);
+  // The 401 was about the old tokens: the new ones stay, and no DELETE revokes them.
+  CHECK(user->logged_in());
+  CHECK(user->refresh_token().reveal() == key_refresh_token);
+  CHECK(user->login_number() == 1);
+  CHECK(transport.request_count() == 1);
+}
+
 TEST_CASE("a 401 on refresh is returned and leaves the session as it was, with no DELETE (as core)") {
   scripted_transport transport;
   transport.respond(401, error_json("invalid session", "InvalidSession"));

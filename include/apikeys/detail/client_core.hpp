@@ -3,6 +3,7 @@
 #define APIKEYS_DETAIL_CLIENT_CORE_HPP
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,10 +35,12 @@ namespace APIKEYS_NAMESPACE::detail {
 /// errc::not_logged_in, the latter worded by `logged_out` for the call's family.
 template <class Build>
 std::optional<api_error> build_for_session(const std::shared_ptr<session>& user, ops::prerequisite token,
-                                           std::chrono::milliseconds timeout, std::string_view logged_out, Build&& build) {
+                                           std::chrono::milliseconds timeout, std::string_view logged_out, Build&& build,
+                                           std::uint64_t* login = nullptr) {
   if (!user) return client_error(errc::not_logged_in, "no session: log in first");
   std::optional<api_error> refused;
-  const auto with_token = [&](std::string_view bearer) {
+  const auto with_token = [&](std::string_view bearer, std::uint64_t from_login) {
+    if (login) *login = from_login;
     refused = build(ops::request_context{user->host(), bearer, timeout});
   };
   const bool logged_in = token == ops::prerequisite::access_token ? user->with_access_token(with_token)
@@ -64,6 +67,7 @@ struct session_call {
   std::string_view logged_out;  // the family's wording of errc::not_logged_in
   Op op;
   const log_sink* logger = nullptr;  // the client's, when it is on: told when this call ends the session
+  std::uint64_t sent_login = 0;      // session::login_number() of the token the request carried
   bool refreshing = false;  // access-token calls: the refresh after a first 401 is in flight
   bool retried = false;     // access-token calls: the request after that refresh is in flight
   // The 401 the caller gets: a refresh-token call's while its revoking DELETE is in flight, an access-token
@@ -145,17 +149,21 @@ struct session_call {
   }
   // The descriptor's request, with the session's token; a refusal says why nothing can be sent.
   std::optional<api_error> build(http_request& request) {
-    return build_for_session(user, needs, timeout, logged_out,
-                             [&](const ops::request_context& ctx) { return op.build(request, ctx); });
+    return build_for_session(
+        user, needs, timeout, logged_out, [&](const ops::request_context& ctx) { return op.build(request, ctx); },
+        &sent_login);
   }
   // Ends the session after a 401 to its refresh token, first building in `request` the log out that
   // revokes it on the server (the same bytes as ops::log_out), under the session's lock: of several calls
-  // rejected at once, one sends it. False when there is nothing to send (the session had already ended).
+  // rejected at once, one sends it. False when there is nothing to send: the session had already ended, or
+  // a later log in of the same user (an upsert) gave it tokens the 401 was not about.
   bool revoke(http_request& request) {
     std::optional<api_error> refused;
-    const bool ended = user->end_with_refresh_token([&](std::string_view bearer) {
-      refused = ops::log_out{}.build(request, ops::request_context{user->host(), bearer, timeout});
-    });
+    const bool ended = user->end_with_refresh_token(
+        [&](std::string_view bearer) {
+          refused = ops::log_out{}.build(request, ops::request_context{user->host(), bearer, timeout});
+        },
+        sent_login);
     if (ended) note_session_ended("the server refused the refresh token (401)");
     if (ended && !refused) return true;
     wipe(request);
