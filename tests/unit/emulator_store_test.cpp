@@ -1,6 +1,7 @@
 // apikeys tests: the emulator's store seam: memory_store's rules on their own, one transaction per request,
 // a failing store answered with 500 and rolled back, and a signing key given to the constructor.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <simdjson.h>
 
 #include <apikeys/testing/detail/sha256.hpp>
@@ -207,4 +208,60 @@ TEST_CASE("emulator: a signing key given to the constructor signs tokens another
 
   emulator other_key(emulator_options{}, std::make_unique<recording_store>(records));
   CHECK(other_key.send(make(http_method::post, base + "/auth/session", refresh)).status == 401);
+}
+
+namespace {
+// A token_crypto as apikeys-server's rotation works: signs with `current`, accepts `previous` too, and
+// counts what it digests, so the test sees the emulator use it for key values.
+class rotating_crypto final : public apikeys::testing::token_crypto {
+ public:
+  rotating_crypto(const emulator::signing_key& current, std::optional<emulator::signing_key> previous)
+      : current_(current), previous_(previous ? std::optional<apikeys::testing::builtin_token_crypto>{*previous} : std::nullopt) {}
+  apikeys::testing::detail::sha256_digest sign(std::string_view input) const override { return current_.sign(input); }
+  bool verify(std::string_view input, const apikeys::testing::detail::sha256_digest& mac) const override {
+    return current_.verify(input, mac) || (previous_ && previous_->verify(input, mac));
+  }
+  apikeys::testing::detail::sha256_digest digest(std::string_view value) const override {
+    ++*digests;
+    return current_.digest(value);
+  }
+  std::shared_ptr<int> digests = std::make_shared<int>(0);
+
+ private:
+  apikeys::testing::builtin_token_crypto current_;
+  std::optional<apikeys::testing::builtin_token_crypto> previous_;
+};
+}  // namespace
+
+TEST_CASE("emulator: a token_crypto signs and checks its tokens and digests key values; a previous key still verifies") {
+  auto records = std::make_shared<memory_store>();
+  const emulator::signing_key old_key{9, 9, 9};
+  const emulator::signing_key new_key{7, 7, 7};
+  emulator before(emulator_options{}, std::make_unique<recording_store>(records), old_key);
+  const std::string old_refresh = log_in_alice(before, true);
+
+  // Rotated: signs with the new key and still accepts tokens signed with the old one.
+  auto rotated_crypto = std::make_unique<rotating_crypto>(new_key, old_key);
+  const std::shared_ptr<int> digests = rotated_crypto->digests;
+  emulator rotated(emulator_options{}, std::make_unique<recording_store>(records), std::move(rotated_crypto));
+  CHECK(rotated.send(make(http_method::post, base + "/auth/session", old_refresh)).status == 201);
+  const std::string new_refresh = log_in_alice(rotated, false);
+
+  // The old key alone does not accept what the new key signed; the new key alone no longer accepts the old.
+  emulator old_only(emulator_options{}, std::make_unique<recording_store>(records), old_key);
+  CHECK(old_only.send(make(http_method::post, base + "/auth/session", new_refresh)).status == 401);
+  emulator new_only(emulator_options{}, std::make_unique<recording_store>(records), new_key);
+  CHECK(new_only.send(make(http_method::post, base + "/auth/session", new_refresh)).status == 201);
+  CHECK(new_only.send(make(http_method::post, base + "/auth/session", old_refresh)).status == 401);
+
+  // A created key's value is digested by the crypto, at creation and at each key log in.
+  const http_response created = rotated.send(make(http_method::post, base + "/auth/api_keys", new_refresh, R"({"name":"k"})"));
+  REQUIRE(created.status == 201);
+  CHECK(*digests == 1);
+  const auto value = json_string(created.body, "key");
+  REQUIRE(value.has_value());
+  const http_response key_login = rotated.send(
+      make(http_method::post, app_base + "/auth/providers/api-key/login", {}, fmt::format(R"({{"key":"{}"}})", *value)));
+  CHECK(key_login.status == 200);
+  CHECK(*digests == 2);
 }

@@ -195,6 +195,39 @@ constexpr std::string_view trim_spaces(std::string_view text) noexcept {
 
 }  // namespace detail
 
+/// What signs and checks an emulator's tokens (HS256 JWTs) and digests its key values. The emulator's own,
+/// builtin_token_crypto, uses apikeys' test-double SHA-256; apikeys-server gives one built on libsodium,
+/// with older keys still accepted for verification (key rotation). Called under the emulator's lock.
+class token_crypto {
+ public:
+  virtual ~token_crypto() = default;
+  /// HMAC-SHA256 of `input` under the key that signs new tokens.
+  virtual detail::sha256_digest sign(std::string_view input) const = 0;
+  /// Whether `mac` is the HMAC-SHA256 of `input` under the signing key or a key still accepted; each
+  /// comparison in constant time.
+  virtual bool verify(std::string_view input, const detail::sha256_digest& mac) const = 0;
+  /// The SHA-256 of an API key value: what the store keeps instead of the value.
+  virtual detail::sha256_digest digest(std::string_view value) const = 0;
+};
+
+/// The emulator's default token_crypto: one HMAC key, apikeys' own SHA-256 (a test double; apikeys-server
+/// uses libsodium's).
+class builtin_token_crypto final : public token_crypto {
+ public:
+  using key_type = std::array<std::uint8_t, 32>;
+  explicit builtin_token_crypto(const key_type& key) : key_(key) {}
+  detail::sha256_digest sign(std::string_view input) const override {
+    return detail::hmac_sha256(std::string_view{reinterpret_cast<const char*>(key_.data()), key_.size()}, input);
+  }
+  bool verify(std::string_view input, const detail::sha256_digest& mac) const override {
+    return detail::digests_equal(sign(input), mac);
+  }
+  detail::sha256_digest digest(std::string_view value) const override { return detail::sha256_of(value); }
+
+ private:
+  key_type key_;
+};
+
 /// An App Services server in memory: users, sessions, JWT-shaped tokens and API keys, answering every
 /// route and error of docs/protocol.md. It is a Transport (`send`), so a client can talk to it with no sockets;
 /// `apikeys-emulator` serves the same object over HTTP.
@@ -217,11 +250,12 @@ class emulator {
   /// randomness when not given; a server that keeps its store across restarts gives the same key each time
   /// so that tokens outlive a restart).
   emulator(emulator_options options, std::unique_ptr<emulator_store> store, std::optional<signing_key> key = std::nullopt)
-      : options_(std::move(options)), store_(std::move(store)) {
-    if (key)
-      signing_key_ = *key;
-    else
-      detail::fill_random(signing_key_.data(), signing_key_.size());
+      : emulator(std::move(options), std::move(store), std::make_unique<builtin_token_crypto>(key ? *key : random_key())) {}
+
+  /// An emulator keeping its records in `store` and signing, checking and digesting with `crypto` (both not
+  /// null): what apikeys-server uses for libsodium's primitives and key rotation.
+  emulator(emulator_options options, std::unique_ptr<emulator_store> store, std::unique_ptr<token_crypto> crypto)
+      : options_(std::move(options)), store_(std::move(store)), crypto_(std::move(crypto)) {
     detail::fill_random(id_process_bytes_.data(), id_process_bytes_.size());
     std::array<unsigned char, 3> counter{};
     detail::fill_random(counter.data(), counter.size());
@@ -578,7 +612,7 @@ class emulator {
     if (!detail::is_valid_key_name(*name))
       return error(400, "InvalidParameter", "can only contain ASCII letters, numbers, underscores, and hyphens");
     std::string secret_value = detail::random_alphanumeric(64);
-    const stored_key record{*object_id::parse(next_id()), *name, detail::sha256_of(secret_value), false};
+    const stored_key record{*object_id::parse(next_id()), *name, crypto_->digest(secret_value), false};
     add_key_result added{};
 #if APIKEYS_HAS_EXCEPTIONS
     try {
@@ -672,7 +706,7 @@ class emulator {
 
   // The store compares hashes in constant time (see emulator_store::key_by_hash).
   std::optional<std::pair<stored_user, stored_key>> find_key(std::string_view secret_value) {
-    auto found = store_->key_by_hash(detail::sha256_of(secret_value));
+    auto found = store_->key_by_hash(crypto_->digest(secret_value));
     if (secret_value.empty() || !found || found->second.disabled) return std::nullopt;
     return found;
   }
@@ -721,9 +755,12 @@ class emulator {
     return token;
   }
 
-  detail::sha256_digest sign(std::string_view signing_input) const {
-    return detail::hmac_sha256(std::string_view{reinterpret_cast<const char*>(signing_key_.data()), signing_key_.size()},
-                               signing_input);
+  detail::sha256_digest sign(std::string_view signing_input) const { return crypto_->sign(signing_input); }
+
+  static signing_key random_key() {
+    signing_key key{};
+    detail::fill_random(key.data(), key.size());
+    return key;
   }
 
   // The authentication row of the precedence rule. Fills `who` and answers nothing on success; otherwise
@@ -752,7 +789,7 @@ class emulator {
     if (!signature || signature->size() != detail::sha256::digest_size) return invalid_session();
     detail::sha256_digest given{};
     for (std::size_t i = 0; i < given.size(); ++i) given[i] = static_cast<std::uint8_t>((*signature)[i]);
-    if (!detail::digests_equal(given, sign(token.substr(0, dot2)))) return invalid_session();
+    if (!crypto_->verify(token.substr(0, dot2), given)) return invalid_session();
 
     const auto payload_text = detail::base64url_decode(payload_part);
     if (!payload_text) return invalid_session();
@@ -799,7 +836,7 @@ class emulator {
   mutable std::mutex mutex_;
   emulator_options options_;
   std::unique_ptr<emulator_store> store_;  // used only under mutex_
-  signing_key signing_key_{};
+  std::unique_ptr<token_crypto> crypto_;
   std::array<std::uint8_t, 5> id_process_bytes_{};
   std::uint32_t id_counter_ = 0;
   std::string domain_id_;
