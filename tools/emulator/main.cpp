@@ -20,6 +20,8 @@
 #include <apikeys/version.hpp>
 #include <fmt/format.h>
 
+#include "../common/stop_signal.hpp"
+
 namespace {
 
 constexpr std::string_view usage = R"(usage: apikeys-emulator [options]
@@ -116,46 +118,11 @@ parsed_settings parse_arguments(int argc, char** argv) {
   return {std::move(out), {}};
 }
 
-// Written by the signal handler and read by main: a pipe is the one async-signal-safe way to wake a
-// thread, and only a normal thread may stop the server.
-int signal_pipe[2] = {-1, -1};
-
-void on_signal(int) {
-  const int saved = errno;
-  const char byte = 1;
-  if (::write(signal_pipe[1], &byte, 1) < 0) {
-    // Nothing safe to do here; the pipe is only full if a stop is already on its way.
-  }
-  errno = saved;
-}
-
-bool install_signal_handlers() {
-  if (::pipe2(signal_pipe, O_CLOEXEC) != 0) return false;
-  // Only the handler's end is non-blocking: it must never stall, while main waits in poll().
-  if (::fcntl(signal_pipe[1], F_SETFL, ::fcntl(signal_pipe[1], F_GETFL) | O_NONBLOCK) != 0) return false;
-  struct sigaction action {};
-  action.sa_handler = on_signal;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;
-  return ::sigaction(SIGINT, &action, nullptr) == 0 && ::sigaction(SIGTERM, &action, nullptr) == 0;
-}
-
-// Waits for SIGINT or SIGTERM, or for the server to end by itself; true for a signal.
-bool wait_for_signal(const apikeys::testing::emulator_server& server) {
-  while (server.running()) {
-    pollfd fd{signal_pipe[0], POLLIN, 0};
-    const int n = ::poll(&fd, 1, 200);
-    if (n < 0 && errno != EINTR) return false;
-    if (n > 0) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   // First of all, so that a SIGTERM sent right after starting us still ends in a clean exit.
-  if (!install_signal_handlers()) {
+  if (!apikeys_tools::install_stop_signals()) {
     fmt::print(stderr, "apikeys-emulator: cannot install signal handlers\n");
     return 1;
   }
@@ -197,7 +164,7 @@ int main(int argc, char** argv) {
   fmt::print("{}\n", (*server)->base_url());
   std::fflush(stdout);
 
-  const bool signalled = wait_for_signal(**server);
+  const bool signalled = apikeys_tools::wait_for_stop_signal([&] { return (*server)->running(); });
   // Ends idle keep-alive connections at once, so whoever stopped us does not wait for idle clients.
   (*server)->stop();
   if (!signalled) {

@@ -24,6 +24,8 @@
 #include <apikeys/version.hpp>
 #include <fmt/format.h>
 
+#include "../common/stop_signal.hpp"
+
 #include "sqlite_store.hpp"
 
 namespace {
@@ -168,41 +170,10 @@ std::optional<apikeys::testing::emulator::signing_key> load_signing_key(const st
   return key;
 }
 
-int signal_pipe[2] = {-1, -1};
-
-void on_signal(int) {
-  const int saved = errno;
-  const char byte = 1;
-  if (::write(signal_pipe[1], &byte, 1) < 0) {
-    // Nothing safe to do here; the pipe is only full if a stop is already on its way.
-  }
-  errno = saved;
-}
-
-bool install_signal_handlers() {
-  if (::pipe2(signal_pipe, O_CLOEXEC) != 0) return false;
-  if (::fcntl(signal_pipe[1], F_SETFL, ::fcntl(signal_pipe[1], F_GETFL) | O_NONBLOCK) != 0) return false;
-  struct sigaction action {};
-  action.sa_handler = on_signal;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;
-  return ::sigaction(SIGINT, &action, nullptr) == 0 && ::sigaction(SIGTERM, &action, nullptr) == 0;
-}
-
-bool wait_for_signal(const apikeys::testing::emulator_server& server) {
-  while (server.running()) {
-    pollfd fd{signal_pipe[0], POLLIN, 0};
-    const int n = ::poll(&fd, 1, 200);
-    if (n < 0 && errno != EINTR) return false;
-    if (n > 0) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (!install_signal_handlers()) {
+  if (!apikeys_tools::install_stop_signals()) {
     fmt::print(stderr, "apikeys-server: cannot install signal handlers\n");
     return 1;
   }
@@ -261,7 +232,7 @@ int main(int argc, char** argv) {
   fmt::print("{}\n", (*server)->base_url());
   std::fflush(stdout);
 
-  const bool signalled = wait_for_signal(**server);
+  const bool signalled = apikeys_tools::wait_for_stop_signal([&] { return (*server)->running(); });
   (*server)->stop();
   if (!signalled) {
     fmt::print(stderr, "apikeys-server: the server stopped with an error\n");
